@@ -1,0 +1,28 @@
+"""The imaging core: pure functions from bytes and a spec to encoded bytes. No I/O here."""
+
+from darkroom.imaging.colors import RGBA
+from darkroom.imaging.formats import ImageFormat
+from darkroom.imaging.limits import DEFAULT_LIMITS, Limits
+from darkroom.imaging.pipeline import Rendered, render
+from darkroom.imaging.probe import ImageInfo, probe
+from darkroom.imaging.query import parse_query, to_query
+from darkroom.imaging.spec import Crop, Fit, Gravity, OutputFormat, TransformSpec, Watermark
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "RGBA",
+    "Crop",
+    "Fit",
+    "Gravity",
+    "ImageFormat",
+    "ImageInfo",
+    "Limits",
+    "OutputFormat",
+    "Rendered",
+    "TransformSpec",
+    "Watermark",
+    "parse_query",
+    "probe",
+    "render",
+    "to_query",
+]

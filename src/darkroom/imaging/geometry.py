@@ -1,0 +1,128 @@
+"""Geometry of a render: source box, resize target and final crop or canvas, in device pixels.
+
+Everything here is worked out from the header before any pixel is decoded, so that the
+decoder can shrink on load straight to the size the result needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from darkroom.errors import InvalidSpec
+from darkroom.imaging._vips import VIPS_MAX_COORD
+from darkroom.imaging.probe import ImageInfo
+from darkroom.imaging.spec import COMPASS, Fit, Gravity, TransformSpec
+
+SMART_CROPS = {Gravity.ATTENTION: "attention", Gravity.ENTROPY: "entropy"}
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What the resize does (in the orientation before the user's rotation)."""
+
+    source: tuple[int, int]
+    """Upright frame size after the user's crop."""
+    resize: tuple[int, int]
+    """Box handed to libvips `thumbnail`; VIPS_MAX_COORD means "unconstrained"."""
+    size: str
+    """libvips thumbnail `size`: "down" (no enlarging), "both" or "force" (fill)."""
+    smart_crop: str | None
+    """libvips `interesting` mode when thumbnail itself crops (attention/entropy)."""
+    box: tuple[int, int] | None
+    """Final frame size to cut (cover) or extend to (pad), if any."""
+    gravity: Gravity
+    """Where the cut or the canvas sits, mapped into pre-rotation orientation."""
+
+
+def plan(spec: TransformSpec, info: ImageInfo, *, animated: bool) -> Plan:
+    """Work out the resize for `spec` on an image described by `info`."""
+    source = _source_size(spec, info)
+    width, height = spec.scaled(spec.width), spec.scaled(spec.height)
+    if spec.rotate in (90, 270):
+        width, height = height, width
+    gravity = pre_transform_gravity(spec.gravity, spec)
+    size = "both" if spec.enlarge else "down"
+
+    if width is None and height is None:
+        return Plan(source, source, "down", None, None, gravity)
+    if spec.fit is Fit.CONTAIN:
+        resize = (width or VIPS_MAX_COORD, height or VIPS_MAX_COORD)
+        return Plan(source, resize, size, None, None, gravity)
+    assert width is not None and height is not None  # the spec requires both for these fits
+    if spec.fit is Fit.PAD:
+        return Plan(source, (width, height), size, None, (width, height), gravity)
+    if spec.fit is Fit.FILL:
+        if not spec.enlarge:
+            width, height = min(width, source[0]), min(height, source[1])
+        return Plan(source, (width, height), "force", None, None, gravity)
+    return _cover(source, width, height, size, gravity, animated=animated)
+
+
+def _cover(
+    source: tuple[int, int],
+    width: int,
+    height: int,
+    size: str,
+    gravity: Gravity,
+    *,
+    animated: bool,
+) -> Plan:
+    if gravity in SMART_CROPS and not animated:
+        return Plan(source, (width, height), size, SMART_CROPS[gravity], None, gravity)
+    if gravity in SMART_CROPS:
+        # Saliency differs frame to frame; a crop that jumps around is worse than centring.
+        gravity = Gravity.CENTRE
+    # Scale so the box is covered, constraining only the governing side; the other side
+    # overflows and the gravity crop removes the excess.
+    src_w, src_h = source
+    if width * src_h >= height * src_w:
+        resize = (width, VIPS_MAX_COORD)
+    else:
+        resize = (VIPS_MAX_COORD, height)
+    return Plan(source, resize, size, None, (width, height), gravity)
+
+
+def _source_size(spec: TransformSpec, info: ImageInfo) -> tuple[int, int]:
+    width, height = info.upright_size(spec.auto_orient)
+    crop = spec.crop
+    if crop is None:
+        return width, height
+    if crop.left + crop.width > width or crop.top + crop.height > height:
+        raise InvalidSpec(
+            f"The crop {crop.left},{crop.top},{crop.width},{crop.height} (left,top,width,height) "
+            f"falls outside the {width}x{height} image.",
+            details=[{"field": "crop", "message": "outside the image"}],
+        )
+    return crop.width, crop.height
+
+
+def pre_transform_gravity(gravity: Gravity, spec: TransformSpec) -> Gravity:
+    """The gravity to use before rotate/flip/flop so that it holds for the final image.
+
+    The user names the edge of the result; the crop happens before the result is rotated
+    and mirrored, so the named edge is carried back through those steps in reverse order.
+    """
+    if gravity not in COMPASS:
+        return gravity
+    index = COMPASS.index(gravity)
+    if spec.flop:  # mirror east/west
+        index = (8 - index) % 8
+    if spec.flip:  # mirror north/south
+        index = (4 - index) % 8
+    index = (index - spec.rotate // 45) % 8
+    return COMPASS[index]
+
+
+def gravity_offset(gravity: Gravity, outer: tuple[int, int], inner: tuple[int, int]) -> tuple[int, int]:
+    """Top-left of an `inner` box placed inside `outer` by `gravity` (negative if larger)."""
+    free_x, free_y = outer[0] - inner[0], outer[1] - inner[1]
+    x, y = free_x // 2, free_y // 2
+    if gravity in (Gravity.NORTH, Gravity.NORTHEAST, Gravity.NORTHWEST):
+        y = 0
+    if gravity in (Gravity.SOUTH, Gravity.SOUTHEAST, Gravity.SOUTHWEST):
+        y = free_y
+    if gravity in (Gravity.WEST, Gravity.NORTHWEST, Gravity.SOUTHWEST):
+        x = 0
+    if gravity in (Gravity.EAST, Gravity.NORTHEAST, Gravity.SOUTHEAST):
+        x = free_x
+    return x, y

@@ -1,0 +1,151 @@
+"""`render`: bytes and a spec in, encoded bytes and their metadata out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pyvips
+
+from darkroom.errors import CorruptImage, TooManyPixels
+from darkroom.imaging._vips import LOAD_OPTIONS, libvips_errors
+from darkroom.imaging.colors import NAMED_COLOURS
+from darkroom.imaging.encode import Animation, encode, output_format
+from darkroom.imaging.formats import TRAITS, ImageFormat
+from darkroom.imaging.geometry import Plan, plan
+from darkroom.imaging.limits import DEFAULT_LIMITS, Limits
+from darkroom.imaging.probe import ImageInfo, probe
+from darkroom.imaging.spec import TransformSpec
+from darkroom.imaging.steps import Context, run_steps
+from darkroom.imaging.watermark import Watermarker
+
+WHITE = NAMED_COLOURS["white"]
+TRANSPARENT = NAMED_COLOURS["transparent"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """An encoded result."""
+
+    data: bytes
+    format: ImageFormat
+    width: int
+    height: int
+    """Height of one frame."""
+    frames: int = 1
+
+    @property
+    def size(self) -> int:
+        """Encoded size in bytes."""
+        return len(self.data)
+
+    @property
+    def mime_type(self) -> str:
+        """The media type of the encoded bytes."""
+        return TRAITS[self.format].mime_type
+
+
+def render(
+    data: bytes,
+    spec: TransformSpec | dict[str, Any],
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    accept: str | None = None,
+) -> Rendered:
+    """Render `data` through `spec`. `accept` (an HTTP Accept header) resolves format=auto.
+
+    Raises only `darkroom.errors` classes: the input's refusals from `probe`, `InvalidSpec`
+    for a spec that does not fit the image, `CorruptImage` for data that fails to decode.
+    """
+    spec = TransformSpec.coerce(spec)
+    info = probe(data, limits)
+    fmt = output_format(spec.format, info, accept)
+    animated = info.animated and TRAITS[fmt].animation
+    geometry = plan(spec, info, animated=animated)
+    watermarker = Watermarker(spec.watermark, spec.dpr, limits) if spec.watermark else None
+    ctx = _context(spec, geometry, fmt, watermarker)
+    with libvips_errors(CorruptImage, f"The {info.format.name} image cannot be decoded"):
+        image = _decode(data, spec, geometry, animated)
+        frames = _frame_count(image) if animated else 1
+        animation = _animation(image, frames) if frames > 1 else None
+        image = per_frame(image, frames, lambda frame: run_steps(frame, ctx))
+        frame_height = image.height // frames
+        _check_output_size(image.width, frame_height, limits)
+        encoded = encode(image, fmt, spec, animation)
+    return Rendered(encoded, fmt, image.width, frame_height, frames)
+
+
+def _context(
+    spec: TransformSpec, geometry: Plan, fmt: ImageFormat, watermarker: Watermarker | None
+) -> Context:
+    keep_alpha = TRAITS[fmt].alpha
+    background = spec.background
+    if not keep_alpha:
+        flatten_to = background or WHITE
+    elif background is not None and background.opaque:
+        flatten_to = background
+    else:
+        flatten_to = None
+    canvas = background or (TRANSPARENT if keep_alpha else WHITE)
+    return Context(spec, geometry, keep_alpha, flatten_to, canvas, watermarker)
+
+
+def _decode(data: bytes, spec: TransformSpec, geometry: Plan, animated: bool) -> pyvips.Image:
+    load_options = LOAD_OPTIONS + (",n=-1" if animated else "")
+    width, height = geometry.resize
+    options: dict[str, Any] = {"height": height, "size": geometry.size, "export_profile": "srgb"}
+    if geometry.smart_crop:
+        options["crop"] = geometry.smart_crop
+    if spec.crop is None:
+        # Shrink-on-load: the decoder produces (close to) the target size directly.
+        return pyvips.Image.thumbnail_buffer(
+            data, width, no_rotate=not spec.auto_orient, option_string=load_options, **options
+        )
+    image = pyvips.Image.new_from_buffer(data, load_options)
+    if spec.auto_orient:
+        image = image.autorot()
+    crop = spec.crop
+    frames = _frame_count(image) if animated else 1
+    image = per_frame(image, frames, lambda f: f.crop(crop.left, crop.top, crop.width, crop.height))
+    if frames > 1:
+        image = image.copy()
+        image.set_type(pyvips.GValue.gint_type, "page-height", crop.height)
+    return image.thumbnail_image(width, **options)
+
+
+def _frame_count(image: pyvips.Image) -> int:
+    if image.get_typeof("page-height") == 0:
+        return 1
+    page_height = int(image.get("page-height"))
+    if page_height <= 0 or image.height % page_height:
+        return 1
+    return image.height // page_height
+
+
+def _animation(image: pyvips.Image, frames: int) -> Animation:
+    fields = set(image.get_fields())
+    delay = list(image.get("delay")) if "delay" in fields else []
+    loop = int(image.get("loop")) if "loop" in fields else 0
+    if len(delay) != frames:
+        delay = (delay + [100] * frames)[:frames]
+    return Animation(frames, delay, loop)
+
+
+def per_frame(
+    image: pyvips.Image, frames: int, step: Callable[[pyvips.Image], pyvips.Image]
+) -> pyvips.Image:
+    """Apply `step` to each frame of a vertically stacked animation and restack them."""
+    if frames <= 1:
+        return step(image)
+    page_height = image.height // frames
+    parts = [step(image.crop(0, i * page_height, image.width, page_height)) for i in range(frames)]
+    return pyvips.Image.arrayjoin(parts, across=1)
+
+
+def _check_output_size(width: int, height: int, limits: Limits) -> None:
+    if width * height > limits.max_pixels:
+        raise TooManyPixels(
+            f"The result would be {width}x{height}; the limit is {limits.max_pixels / 1e6:.1f} MP.",
+            details={"width": width, "height": height, "max_pixels": limits.max_pixels},
+        )

@@ -1,0 +1,137 @@
+"""The per-frame steps of a render, in order, each a small function over a pyvips image.
+
+Steps run after the shrink-on-load resize; for an animation each runs once per frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pyvips
+
+from darkroom.imaging.colors import RGBA
+from darkroom.imaging.geometry import Plan, gravity_offset
+from darkroom.imaging.spec import Fit, TransformSpec
+from darkroom.imaging.watermark import Watermarker
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What every step may consult."""
+
+    spec: TransformSpec
+    plan: Plan
+    keep_alpha: bool
+    """Whether the output format can carry alpha."""
+    flatten_to: RGBA | None
+    """Background to flatten alpha onto, when alpha must go."""
+    canvas: RGBA
+    """Colour of the padding added by fit=pad."""
+    watermarker: Watermarker | None
+
+
+Step = Callable[[pyvips.Image, Context], pyvips.Image]
+
+
+def to_srgb8(image: pyvips.Image, ctx: Context) -> pyvips.Image:
+    """Guarantee 8-bit sRGB (3 bands, or 4 with alpha) whatever the decoder produced."""
+    if image.interpretation != "srgb":
+        image = image.colourspace("srgb")
+    if image.format != "uchar":
+        image = image.cast("uchar")
+    return image
+
+
+def cut_to_box(image: pyvips.Image, ctx: Context) -> pyvips.Image:
+    """fit=cover: cut the overflowing side down to the box, keeping the gravity's region."""
+    box = ctx.plan.box
+    if box is None or ctx.spec.fit is not Fit.COVER:
+        return image
+    width, height = min(box[0], image.width), min(box[1], image.height)
+    if (width, height) == (image.width, image.height):
+        return image
+    x, y = gravity_offset(ctx.plan.gravity, (image.width, image.height), (width, height))
+    return image.crop(x, y, width, height)
+
+
+def flatten(image: pyvips.Image, ctx: Context) -> pyvips.Image:
+    """Blend alpha onto the background when the output cannot keep it (premultiplied: no halos)."""
+    if ctx.flatten_to is None or not image.hasalpha():
+        return image
+    return image.flatten(background=list(ctx.flatten_to[:3])).cast("uchar")
+
+
+def extend_to_box(image: pyvips.Image, ctx: Context) -> pyvips.Image:
+    """fit=pad: place the contained image on a canvas of exactly the requested size."""
+    box = ctx.plan.box
+    if box is None or ctx.spec.fit is not Fit.PAD or box == (image.width, image.height):
+        return image
+    if not image.hasalpha() and ctx.keep_alpha and not ctx.canvas.opaque:
+        image = image.bandjoin_const([255])
+    background = list(ctx.canvas) if image.hasalpha() else list(ctx.canvas[:3])
+    x, y = gravity_offset(ctx.plan.gravity, box, (image.width, image.height))
+    return image.embed(x, y, box[0], box[1], extend="background", background=background)
+
+
+def rotate(image: pyvips.Image, ctx: Context) -> pyvips.Image:
+    """Turn clockwise by the spec's quarter turns."""
+    turns = {90: "d90", 180: "d180", 270: "d270"}
+    angle = turns.get(ctx.spec.rotate)
+    return image if angle is None else image.rot(angle)
+
+
+def mirror(image: pyvips.Image, ctx: Context) -> pyvips.Image:
+    """flip mirrors top to bottom, flop left to right."""
+    if ctx.spec.flip:
+        image = image.flipver()
+    if ctx.spec.flop:
+        image = image.fliphor()
+    return image
+
+
+def blur(image: pyvips.Image, ctx: Context) -> pyvips.Image:
+    """Gaussian blur, premultiplied when there is alpha so that edges do not darken."""
+    sigma = ctx.spec.blur
+    if sigma is None:
+        return image
+    sigma *= ctx.spec.dpr
+    if not image.hasalpha():
+        return image.gaussblur(sigma)
+    return image.premultiply().gaussblur(sigma).unpremultiply().cast("uchar")
+
+
+def sharpen(image: pyvips.Image, ctx: Context) -> pyvips.Image:
+    """Unsharp mask in a perceptual space (libvips `sharpen`)."""
+    sigma = ctx.spec.sharpen
+    if sigma is None:
+        return image
+    return image.sharpen(sigma=sigma * ctx.spec.dpr)
+
+
+def watermark(image: pyvips.Image, ctx: Context) -> pyvips.Image:
+    """Composite the watermark, if any."""
+    if ctx.watermarker is None:
+        return image
+    return ctx.watermarker.apply(image)
+
+
+FRAME_STEPS: tuple[Step, ...] = (
+    to_srgb8,
+    cut_to_box,
+    flatten,
+    extend_to_box,
+    rotate,
+    mirror,
+    blur,
+    sharpen,
+    watermark,
+    to_srgb8,
+)
+
+
+def run_steps(image: pyvips.Image, ctx: Context) -> pyvips.Image:
+    """Apply every frame step in order."""
+    for step in FRAME_STEPS:
+        image = step(image, ctx)
+    return image

@@ -1,0 +1,81 @@
+"""Watermarks: an image or a line of text, scaled to the result and composited at a position."""
+
+from __future__ import annotations
+
+from html import escape
+
+import pyvips
+
+from darkroom.errors import ImageError
+from darkroom.imaging._vips import LOAD_OPTIONS, VIPS_MAX_COORD
+from darkroom.imaging.geometry import gravity_offset
+from darkroom.imaging.limits import Limits
+from darkroom.imaging.probe import probe
+from darkroom.imaging.spec import Watermark
+
+WATERMARK_FONT = "sans"
+
+
+class Watermarker:
+    """Builds the overlay once per result size and composites it onto each frame."""
+
+    def __init__(self, mark: Watermark, dpr: float, limits: Limits) -> None:
+        self._mark = mark
+        self._dpr = dpr
+        self._overlays: dict[tuple[int, int], pyvips.Image] = {}
+        if mark.image is not None:
+            try:
+                probe(mark.image, limits)
+            except ImageError as exc:
+                raise type(exc)(f"Watermark image: {exc.message}", details=exc.details) from None
+
+    def apply(self, image: pyvips.Image) -> pyvips.Image:
+        """`image` with the mark composited over it; an opaque image stays opaque."""
+        margin = round(self._mark.margin * self._dpr)
+        if image.width <= 2 * margin or image.height <= 2 * margin:
+            margin = 0
+        area = (image.width - 2 * margin, image.height - 2 * margin)
+        overlay = self._overlay(area)
+        x, y = gravity_offset(self._mark.position, area, (overlay.width, overlay.height))
+        had_alpha = image.hasalpha()
+        result = image.composite2(overlay, "over", x=x + margin, y=y + margin)
+        if not had_alpha:
+            result = result.extract_band(0, n=image.bands)
+        return result.cast("uchar")
+
+    def _overlay(self, area: tuple[int, int]) -> pyvips.Image:
+        if area not in self._overlays:
+            overlay = self._image(area) if self._mark.image is not None else self._text(area)
+            self._overlays[area] = overlay.copy_memory()
+        return self._overlays[area]
+
+    def _image(self, area: tuple[int, int]) -> pyvips.Image:
+        assert self._mark.image is not None
+        width = max(1, round(area[0] * self._mark.size))
+        mark = pyvips.Image.thumbnail_buffer(
+            self._mark.image,
+            min(width, area[0]),
+            height=area[1] or VIPS_MAX_COORD,
+            export_profile="srgb",
+            option_string=LOAD_OPTIONS,
+        )
+        if mark.interpretation != "srgb":
+            mark = mark.colourspace("srgb")
+        if not mark.hasalpha():
+            mark = mark.bandjoin_const([255])
+        return (mark * [1, 1, 1, self._mark.opacity]).cast("uchar")
+
+    def _text(self, area: tuple[int, int]) -> pyvips.Image:
+        assert self._mark.text is not None
+        size = max(1, round(self._mark.font_size * self._dpr))
+        # Pango reads markup; escaping makes user text literal. At 72 dpi, points are pixels.
+        mask = pyvips.Image.text(
+            escape(self._mark.text),
+            font=f"{WATERMARK_FONT} {size}",
+            dpi=72,
+            width=max(1, area[0]),
+        )
+        colour = self._mark.color
+        alpha = (mask * (self._mark.opacity * colour.a / 255)).cast("uchar")
+        ink = mask.new_from_image(list(colour[:3])).copy(interpretation="srgb")
+        return ink.bandjoin(alpha)
