@@ -46,7 +46,8 @@ class Entry:
     @property
     def upright(self) -> tuple[int, int]:
         """(width, height) once EXIF orientation is applied."""
-        assert self.width is not None and self.height is not None
+        assert self.width is not None
+        assert self.height is not None
         if self.orientation in (5, 6, 7, 8):
             return self.height, self.width
         return self.width, self.height

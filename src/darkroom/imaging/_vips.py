@@ -28,6 +28,15 @@ def configure() -> None:
     pyvips.cache_set_max_mem(0)
 
 
+def allow_svg() -> None:
+    """Unblock librsvg, which `block_untrusted_set` blocks. Process-wide and idempotent.
+
+    Only bytes sniffed as SVG on a call whose limits enable SVG ever reach it: the sniff
+    runs before libvips sees any input.
+    """
+    pyvips.operation_block_set("VipsForeignLoadSvg", False)
+
+
 def libvips_message(exc: pyvips.Error) -> str:
     """The useful part of a libvips error, without its "unable to call" preamble."""
     lines = [line.strip() for line in f"{exc.message}\n{exc.detail or ''}".splitlines()]

@@ -10,7 +10,12 @@ from darkroom.imaging.formats import TRAITS, ImageFormat
 from darkroom.imaging.probe import ImageInfo
 from darkroom.imaging.spec import OutputFormat, TransformSpec
 
-DEFAULT_QUALITY = {ImageFormat.JPEG: 80, ImageFormat.WEBP: 80, ImageFormat.AVIF: 60, ImageFormat.TIFF: 85}
+DEFAULT_QUALITY = {
+    ImageFormat.JPEG: 80,
+    ImageFormat.WEBP: 80,
+    ImageFormat.AVIF: 60,
+    ImageFormat.TIFF: 85,
+}
 AVIF_EFFORT = 2
 """libvips' default (4) costs ~6x the CPU for ~10% smaller files: wrong trade for a service."""
 WEBP_EFFORT = 4
@@ -27,7 +32,9 @@ class Animation:
     loop: int
 
 
-def output_format(requested: OutputFormat, info: ImageInfo, accept: str | None = None) -> ImageFormat:
+def output_format(
+    requested: OutputFormat, info: ImageInfo, accept: str | None = None
+) -> ImageFormat:
     """The concrete format for `requested`, resolving `original` and `auto`."""
     if requested is OutputFormat.AUTO:
         return _negotiate(info, accept or "")

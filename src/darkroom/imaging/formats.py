@@ -32,15 +32,27 @@ class FormatTraits:
 
 
 TRAITS: dict[ImageFormat, FormatTraits] = {
-    ImageFormat.JPEG: FormatTraits("image/jpeg", "jpg", alpha=False, animation=False, writable=True),
+    ImageFormat.JPEG: FormatTraits(
+        "image/jpeg", "jpg", alpha=False, animation=False, writable=True
+    ),
     ImageFormat.PNG: FormatTraits("image/png", "png", alpha=True, animation=False, writable=True),
     ImageFormat.GIF: FormatTraits("image/gif", "gif", alpha=True, animation=True, writable=True),
     ImageFormat.WEBP: FormatTraits("image/webp", "webp", alpha=True, animation=True, writable=True),
-    ImageFormat.AVIF: FormatTraits("image/avif", "avif", alpha=True, animation=False, writable=True),
-    ImageFormat.HEIF: FormatTraits("image/heif", "heic", alpha=True, animation=False, writable=False),
-    ImageFormat.TIFF: FormatTraits("image/tiff", "tiff", alpha=True, animation=False, writable=True),
-    ImageFormat.SVG: FormatTraits("image/svg+xml", "svg", alpha=True, animation=False, writable=False),
-    ImageFormat.PDF: FormatTraits("application/pdf", "pdf", alpha=True, animation=False, writable=False),
+    ImageFormat.AVIF: FormatTraits(
+        "image/avif", "avif", alpha=True, animation=False, writable=True
+    ),
+    ImageFormat.HEIF: FormatTraits(
+        "image/heif", "heic", alpha=True, animation=False, writable=False
+    ),
+    ImageFormat.TIFF: FormatTraits(
+        "image/tiff", "tiff", alpha=True, animation=False, writable=True
+    ),
+    ImageFormat.SVG: FormatTraits(
+        "image/svg+xml", "svg", alpha=True, animation=False, writable=False
+    ),
+    ImageFormat.PDF: FormatTraits(
+        "application/pdf", "pdf", alpha=True, animation=False, writable=False
+    ),
 }
 
 _AVIF_BRANDS = {b"avif", b"avis"}

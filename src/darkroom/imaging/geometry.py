@@ -48,7 +48,8 @@ def plan(spec: TransformSpec, info: ImageInfo, *, animated: bool) -> Plan:
     if spec.fit is Fit.CONTAIN:
         resize = (width or VIPS_MAX_COORD, height or VIPS_MAX_COORD)
         return Plan(source, resize, size, None, None, gravity)
-    assert width is not None and height is not None  # the spec requires both for these fits
+    assert width is not None
+    assert height is not None
     if spec.fit is Fit.PAD:
         return Plan(source, (width, height), size, None, (width, height), gravity)
     if spec.fit is Fit.FILL:
@@ -113,7 +114,9 @@ def pre_transform_gravity(gravity: Gravity, spec: TransformSpec) -> Gravity:
     return COMPASS[index]
 
 
-def gravity_offset(gravity: Gravity, outer: tuple[int, int], inner: tuple[int, int]) -> tuple[int, int]:
+def gravity_offset(
+    gravity: Gravity, outer: tuple[int, int], inner: tuple[int, int]
+) -> tuple[int, int]:
     """Top-left of an `inner` box placed inside `outer` by `gravity` (negative if larger)."""
     free_x, free_y = outer[0] - inner[0], outer[1] - inner[1]
     x, y = free_x // 2, free_y // 2

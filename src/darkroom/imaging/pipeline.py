@@ -15,7 +15,7 @@ from darkroom.imaging.encode import Animation, encode, output_format
 from darkroom.imaging.formats import TRAITS, ImageFormat
 from darkroom.imaging.geometry import Plan, plan
 from darkroom.imaging.limits import DEFAULT_LIMITS, Limits
-from darkroom.imaging.probe import ImageInfo, probe
+from darkroom.imaging.probe import probe
 from darkroom.imaging.spec import TransformSpec
 from darkroom.imaging.steps import Context, run_steps
 from darkroom.imaging.watermark import Watermarker
@@ -118,15 +118,17 @@ def _frame_count(image: pyvips.Image) -> int:
     if image.get_typeof("page-height") == 0:
         return 1
     page_height = int(image.get("page-height"))
-    if page_height <= 0 or image.height % page_height:
+    height = int(image.height)
+    if page_height <= 0 or height % page_height:
         return 1
-    return image.height // page_height
+    return height // page_height
 
 
 def _animation(image: pyvips.Image, frames: int) -> Animation:
     fields = set(image.get_fields())
     delay = list(image.get("delay")) if "delay" in fields else []
-    loop = int(image.get("loop")) if "loop" in fields else 0
+    # GIF reports "play N times" up to 65536; WebP stores at most 65535 (0 = forever).
+    loop = min(int(image.get("loop")), 65535) if "loop" in fields else 0
     if len(delay) != frames:
         delay = (delay + [100] * frames)[:frames]
     return Animation(frames, delay, loop)

@@ -6,8 +6,14 @@ from dataclasses import dataclass
 
 import pyvips
 
-from darkroom.errors import CorruptImage, ImageTooLarge, TooManyFrames, TooManyPixels, UnsupportedFormat
-from darkroom.imaging._vips import LOAD_OPTIONS, libvips_errors
+from darkroom.errors import (
+    CorruptImage,
+    ImageTooLarge,
+    TooManyFrames,
+    TooManyPixels,
+    UnsupportedFormat,
+)
+from darkroom.imaging._vips import LOAD_OPTIONS, allow_svg, libvips_errors
 from darkroom.imaging.formats import TRAITS, ImageFormat, sniff
 from darkroom.imaging.limits import DEFAULT_LIMITS, Limits
 
@@ -83,6 +89,8 @@ def probe(data: bytes, limits: Limits = DEFAULT_LIMITS) -> ImageInfo:
         raise UnsupportedFormat(
             f"{fmt.name} input is disabled on this server.", details={"format": fmt.value}
         )
+    if fmt is ImageFormat.SVG:
+        allow_svg()
     with libvips_errors(CorruptImage, f"The {fmt.name} header cannot be read"):
         header = pyvips.Image.new_from_buffer(data, LOAD_OPTIONS, access="sequential")
         info = _read_header(header, fmt)

@@ -35,7 +35,9 @@ SHORT_NAMES: dict[str, str] = {
 _FIELD_TO_SHORT = {field: short for short, field in SHORT_NAMES.items()}
 _BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False}
 _BOOLEANS |= {"no": False, "off": False}
-_BOOLEAN_FIELDS = frozenset({"enlarge", "flip", "flop", "auto_orient", "strip", "progressive", "lossless"})
+_BOOLEAN_FIELDS = frozenset(
+    {"enlarge", "flip", "flop", "auto_orient", "strip", "progressive", "lossless"}
+)
 _CROP_FIELDS = ("left", "top", "width", "height")
 RESERVED = frozenset({"sig"})
 """Parameters that belong to the URL, not to the transformation."""
@@ -54,7 +56,9 @@ def parse_query(query: str, *, ignore: Iterable[str] = RESERVED) -> TransformSpe
         if field is None or field == "watermark":
             problems.append({"field": key, "message": f"unknown option; known: {_known()}"})
         elif field in fields:
-            problems.append({"field": key, "message": f"given more than once (also as {used[field]})"})
+            problems.append(
+                {"field": key, "message": f"given more than once (also as {used[field]})"}
+            )
         elif raw == "":
             problems.append({"field": key, "message": "needs a value"})
         else:
@@ -66,9 +70,7 @@ def parse_query(query: str, *, ignore: Iterable[str] = RESERVED) -> TransformSpe
     if problems:
         summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
         raise InvalidSpec(f"Invalid transformation: {summary}", details=problems)
-    names = used | {
-        f"crop.{part}": used.get("crop", "crop") for part in _CROP_FIELDS
-    }
+    names = used | {f"crop.{part}": used.get("crop", "crop") for part in _CROP_FIELDS}
     return validate_spec(fields, names=names)
 
 

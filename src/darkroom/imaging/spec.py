@@ -99,7 +99,9 @@ class OutputFormat(StrEnum):
 
 _FORMAT_ALIASES = {"jpg": "jpeg", "tif": "tiff"}
 LOSSLESS_FORMATS = frozenset({OutputFormat.WEBP, OutputFormat.AVIF})
-QUALITY_FORMATS = frozenset({OutputFormat.JPEG, OutputFormat.WEBP, OutputFormat.AVIF, OutputFormat.TIFF})
+QUALITY_FORMATS = frozenset(
+    {OutputFormat.JPEG, OutputFormat.WEBP, OutputFormat.AVIF, OutputFormat.TIFF}
+)
 PROGRESSIVE_FORMATS = frozenset({OutputFormat.JPEG, OutputFormat.PNG, OutputFormat.GIF})
 NEGOTIATED_FORMATS = frozenset({OutputFormat.ORIGINAL, OutputFormat.AUTO})
 
@@ -159,9 +161,7 @@ class Watermark(_Model):
         0.25, gt=0, le=1, description="Image mark width as a fraction of the result's width."
     )
     font_size: int = Field(24, ge=6, le=512, description="Text height in CSS px.")
-    color: Color = Field(
-        default_factory=lambda: RGBA(255, 255, 255), description="Text colour."
-    )
+    color: Color = Field(default_factory=lambda: RGBA(255, 255, 255), description="Text colour.")
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
@@ -311,12 +311,13 @@ def validate_spec(data: dict[str, Any], *, names: dict[str, str] | None = None) 
 
 def spec_error(exc: ValidationError, names: dict[str, str]) -> InvalidSpec:
     """An `InvalidSpec` listing each problem of a pydantic `ValidationError`."""
-    details = []
+    details: list[dict[str, str | None]] = []
+    lines: list[str] = []
     for error in exc.errors(include_url=False, include_context=False, include_input=False):
         loc = ".".join(str(part) for part in error["loc"])
         loc = names.get(loc, loc)
         message = str(error["msg"]).removeprefix("Value error, ")
         details.append({"field": loc or None, "message": message})
-    summary = "; ".join(f"{d['field']}: {d['message']}" if d["field"] else d["message"] for d in details)
+        lines.append(f"{loc}: {message}" if loc else message)
+    summary = "; ".join(lines)
     return InvalidSpec(f"Invalid transformation: {summary}", details=details)
-

@@ -9,7 +9,14 @@ from darkroom.imaging import ImageFormat, render
 from tests.corpus import Entry, ok_entries, rejected_entries
 
 BOX = (500, 500)
-OUTPUTS = [ImageFormat.JPEG, ImageFormat.PNG, ImageFormat.WEBP, ImageFormat.AVIF, ImageFormat.GIF, ImageFormat.TIFF]
+OUTPUTS = [
+    ImageFormat.JPEG,
+    ImageFormat.PNG,
+    ImageFormat.WEBP,
+    ImageFormat.AVIF,
+    ImageFormat.GIF,
+    ImageFormat.TIFF,
+]
 FITS = ["contain", "cover", "fill", "pad"]
 LOADERS = {
     ImageFormat.JPEG: "jpegload_buffer",
@@ -38,9 +45,14 @@ def expected_size(entry: Entry, fit: str) -> tuple[float, float]:
 
 def animated_output(entry: Entry, fmt: ImageFormat) -> bool:
     """Whether the output keeps the input's frames."""
-    return entry.pages > 1 and entry.category in ("gif", "webp", "bomb") and fmt in (
-        ImageFormat.GIF,
-        ImageFormat.WEBP,
+    return (
+        entry.pages > 1
+        and entry.category in ("gif", "webp", "bomb")
+        and fmt
+        in (
+            ImageFormat.GIF,
+            ImageFormat.WEBP,
+        )
     )
 
 
