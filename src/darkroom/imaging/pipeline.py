@@ -15,7 +15,7 @@ from darkroom.imaging.encode import Animation, encode, output_format
 from darkroom.imaging.formats import TRAITS, ImageFormat
 from darkroom.imaging.geometry import Plan, plan
 from darkroom.imaging.limits import DEFAULT_LIMITS, Limits
-from darkroom.imaging.probe import probe
+from darkroom.imaging.probe import ImageInfo, probe
 from darkroom.imaging.spec import TransformSpec
 from darkroom.imaging.steps import Context, run_steps
 from darkroom.imaging.watermark import Watermarker
@@ -66,7 +66,7 @@ def render(
     watermarker = Watermarker(spec.watermark, spec.dpr, limits) if spec.watermark else None
     ctx = _context(spec, geometry, fmt, watermarker)
     with libvips_errors(CorruptImage, f"The {info.format.name} image cannot be decoded"):
-        image = _decode(data, spec, geometry, animated)
+        image = _decode(data, spec, info, geometry, animated)
         frames = _frame_count(image) if animated else 1
         animation = _animation(image, frames) if frames > 1 else None
         image = per_frame(image, frames, lambda frame: run_steps(frame, ctx))
@@ -91,10 +91,17 @@ def _context(
     return Context(spec, geometry, keep_alpha, flatten_to, canvas, watermarker)
 
 
-def _decode(data: bytes, spec: TransformSpec, geometry: Plan, animated: bool) -> pyvips.Image:
+def _decode(
+    data: bytes, spec: TransformSpec, info: ImageInfo, geometry: Plan, animated: bool
+) -> pyvips.Image:
     load_options = LOAD_OPTIONS + (",n=-1" if animated else "")
     width, height = geometry.resize
-    options: dict[str, Any] = {"height": height, "size": geometry.size, "export_profile": "srgb"}
+    options: dict[str, Any] = {"height": height, "size": geometry.size}
+    if info.needs_colour_transform:
+        # Import through the embedded profile, export as sRGB. CMYK without a profile
+        # gets libvips' built-in CMYK profile either way; 16-bit and Lab are handled by
+        # the `to_srgb8` step.
+        options["export_profile"] = "srgb"
     if geometry.smart_crop:
         options["crop"] = geometry.smart_crop
     if spec.crop is None:

@@ -15,6 +15,7 @@ from darkroom.errors import (
 )
 from darkroom.imaging._vips import LOAD_OPTIONS, allow_svg, libvips_errors
 from darkroom.imaging.formats import TRAITS, ImageFormat, sniff
+from darkroom.imaging.icc import is_srgb
 from darkroom.imaging.limits import DEFAULT_LIMITS, Limits
 
 _LOADERS: dict[ImageFormat, tuple[str, ...]] = {
@@ -46,6 +47,8 @@ class ImageInfo:
     has_alpha: bool
     orientation: int
     has_icc: bool
+    icc_srgb: bool
+    """Whether the embedded profile is sRGB already (no colour transform needed)."""
     bands: int
     interpretation: str
     loader: str
@@ -54,6 +57,14 @@ class ImageInfo:
     def mime_type(self) -> str:
         """The media type of the sniffed format."""
         return TRAITS[self.format].mime_type
+
+    @property
+    def needs_colour_transform(self) -> bool:
+        """Whether the embedded profile must be converted to sRGB.
+
+        Untagged images are taken as sRGB; tagged sRGB ones skip a costly no-op transform.
+        """
+        return self.has_icc and not self.icc_srgb
 
     @property
     def animated(self) -> bool:
@@ -106,6 +117,7 @@ def _read_header(image: pyvips.Image, fmt: ImageFormat) -> ImageInfo:
     fields = set(image.get_fields())
     frames = int(image.get("n-pages")) if "n-pages" in fields else 1
     orientation = int(image.get("orientation")) if "orientation" in fields else 1
+    icc = bytes(image.get("icc-profile-data")) if "icc-profile-data" in fields else b""
     return ImageInfo(
         format=fmt,
         width=image.width,
@@ -113,7 +125,8 @@ def _read_header(image: pyvips.Image, fmt: ImageFormat) -> ImageInfo:
         frames=max(frames, 1),
         has_alpha=bool(image.hasalpha()),
         orientation=orientation if 1 <= orientation <= 8 else 1,
-        has_icc="icc-profile-data" in fields,
+        has_icc=bool(icc),
+        icc_srgb=bool(icc) and is_srgb(icc),
         bands=image.bands,
         interpretation=str(image.interpretation),
         loader=loader,
