@@ -114,11 +114,17 @@ def _decode(
         image = image.autorot()
     crop = spec.crop
     frames = _frame_count(image) if animated else 1
-    image = per_frame(image, frames, lambda f: f.crop(crop.left, crop.top, crop.width, crop.height))
+    cropped = per_frame(
+        image, frames, lambda f: f.crop(crop.left, crop.top, crop.width, crop.height)
+    )
     if frames > 1:
-        image = image.copy()
-        image.set_type(pyvips.GValue.gint_type, "page-height", crop.height)
-    return image.thumbnail_image(width, **options)
+        # Restacking frames drops their metadata: carry the timing over.
+        cropped = cropped.copy()
+        cropped.set_type(pyvips.GValue.gint_type, "page-height", crop.height)
+        for name in ("delay", "loop"):
+            if image.get_typeof(name):
+                cropped.set_type(image.get_typeof(name), name, image.get(name))
+    return cropped.thumbnail_image(width, **options)
 
 
 def _frame_count(image: pyvips.Image) -> int:

@@ -193,6 +193,9 @@ def test_animated_crop_pad_rotate_apply_to_every_frame() -> None:
     )
     out = decode(result.data, n=-1)
     assert (out.width, out.get("page-height"), out.get("n-pages")) == (120, 120, 10)
+    source = decode(read("gif-animated-loop3-10frames.gif"), n=-1)
+    assert list(out.get("delay")) == list(source.get("delay"))
+    assert out.get("loop") == source.get("loop")
 
 
 # --- geometry ----------------------------------------------------------------------------
