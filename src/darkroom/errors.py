@@ -8,6 +8,7 @@ fields and nothing else, so a new failure mode is classified by choosing its bas
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 
@@ -200,3 +201,17 @@ def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, DarkroomError):
         return exc.retryable
     return True
+
+
+FieldProblem = dict[str, str | None]
+
+
+def field_problems(problems: Iterable[tuple[str | None, str]]) -> tuple[str, list[FieldProblem]]:
+    """A one-line summary and the `details` list for errors about named fields."""
+    details: list[FieldProblem] = [
+        {"field": field, "message": message} for field, message in problems
+    ]
+    summary = "; ".join(
+        f"{d['field']}: {d['message']}" if d["field"] else str(d["message"]) for d in details
+    )
+    return summary, details

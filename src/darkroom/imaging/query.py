@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from darkroom.errors import InvalidSpec
+from darkroom.errors import InvalidSpec, field_problems
 from darkroom.imaging.spec import TransformSpec, validate_spec
 
 SHORT_NAMES: dict[str, str] = {
@@ -48,28 +48,26 @@ def parse_query(query: str, *, ignore: Iterable[str] = RESERVED) -> TransformSpe
     ignored = frozenset(ignore)
     fields: dict[str, Any] = {}
     used: dict[str, str] = {}
-    problems: list[dict[str, str | None]] = []
+    problems: list[tuple[str | None, str]] = []
     for key, raw in parse_qsl(query, keep_blank_values=True):
         if key in ignored:
             continue
         field = SHORT_NAMES.get(key) or (key if key in _FIELD_TO_SHORT else None)
         if field is None or field == "watermark":
-            problems.append({"field": key, "message": f"unknown option; known: {_known()}"})
+            problems.append((key, f"unknown option; known: {_known()}"))
         elif field in fields:
-            problems.append(
-                {"field": key, "message": f"given more than once (also as {used[field]})"}
-            )
+            problems.append((key, f"given more than once (also as {used[field]})"))
         elif raw == "":
-            problems.append({"field": key, "message": "needs a value"})
+            problems.append((key, "needs a value"))
         else:
             try:
                 fields[field] = _convert(field, raw)
             except ValueError as exc:
-                problems.append({"field": key, "message": str(exc)})
+                problems.append((key, str(exc)))
             used[field] = key
     if problems:
-        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-        raise InvalidSpec(f"Invalid transformation: {summary}", details=problems)
+        summary, details = field_problems(problems)
+        raise InvalidSpec(f"Invalid transformation: {summary}", details=details)
     names = used | {f"crop.{part}": used.get("crop", "crop") for part in _CROP_FIELDS}
     return validate_spec(fields, names=names)
 

@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from darkroom.errors import InvalidSpec
+from darkroom.errors import InvalidSpec, field_problems
 from darkroom.imaging.colors import RGBA, Color
 
 MAX_DIMENSION = 16383
@@ -311,13 +311,10 @@ def validate_spec(data: dict[str, Any], *, names: dict[str, str] | None = None) 
 
 def spec_error(exc: ValidationError, names: dict[str, str]) -> InvalidSpec:
     """An `InvalidSpec` listing each problem of a pydantic `ValidationError`."""
-    details: list[dict[str, str | None]] = []
-    lines: list[str] = []
+    problems = []
     for error in exc.errors(include_url=False, include_context=False, include_input=False):
         loc = ".".join(str(part) for part in error["loc"])
         loc = names.get(loc, loc)
-        message = str(error["msg"]).removeprefix("Value error, ")
-        details.append({"field": loc or None, "message": message})
-        lines.append(f"{loc}: {message}" if loc else message)
-    summary = "; ".join(lines)
+        problems.append((loc or None, str(error["msg"]).removeprefix("Value error, ")))
+    summary, details = field_problems(problems)
     return InvalidSpec(f"Invalid transformation: {summary}", details=details)

@@ -1,0 +1,80 @@
+"""The one place where errors become HTTP responses, all in the shape `{"error": {...}}`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from darkroom.errors import DarkroomError, Overloaded, field_problems
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    """The JSON body every error answers with."""
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+async def _darkroom_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DarkroomError)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Overloaded) else None
+    if exc.status_code >= 500:
+        log.warning("%s %s failed: %s", request.method, request.url.path, exc.message)
+    return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for error in exc.errors():
+        location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+        problems.append((location or None, str(error.get("msg", ""))))
+    summary, details = field_problems(problems)
+    body = error_body("invalid_request", f"The request is invalid: {summary}", details)
+    return JSONResponse(body, status_code=422)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return JSONResponse(
+        error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+async def _catch_unexpected(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    # A handler registered for Exception would answer, then re-raise into the server,
+    # which drops the keep-alive connection; catching here answers and carries on.
+    try:
+        return await call_next(request)
+    except Exception:
+        log.exception("%s %s raised an unexpected error", request.method, request.url.path)
+        body = error_body("internal_error", "An internal error occurred; it has been logged.")
+        return JSONResponse(body, status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every exception through the handlers above."""
+    app.add_exception_handler(DarkroomError, _darkroom_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.middleware("http")(_catch_unexpected)

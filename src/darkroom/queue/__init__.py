@@ -1,0 +1,1 @@
+"""Queue actors, broker set-up, retry policy and the reconciler."""
