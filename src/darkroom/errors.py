@@ -47,6 +47,13 @@ class TransientError(DarkroomError):
     default_message = "A dependency is temporarily unavailable; try again shortly."
 
 
+class ConfigurationError(DarkroomError):
+    """The deployment is misconfigured: an operator, not the caller, must fix it."""
+
+    code = "configuration_error"
+    default_message = "The server is misconfigured."
+
+
 # --- the caller's mistakes -------------------------------------------------------------
 
 

@@ -1,0 +1,280 @@
+"""Typed configuration: every setting with its default, validation and environment variables.
+
+Settings are read once at start-up with `load_settings()` and passed to whatever needs
+them; there is deliberately no module-level instance. Each setting is read from
+`DARKROOM_<NAME>`; a few also fall back to the variables of the reference job service
+(`ENV_ALIASES`), so its users can switch without renaming their configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from darkroom._settings_aliases import ENV_ALIASES, AliasSource, EnvAlias
+from darkroom._settings_types import (
+    MIN_SECRET_LENGTH,
+    BrokerUrl,
+    DatabaseUrl,
+    HostPatterns,
+    HttpUrl,
+    LogLevel,
+    QueuePrefix,
+    Secret,
+    Secrets,
+    StorageUrl,
+)
+from darkroom.errors import ConfigurationError
+from darkroom.imaging.formats import ImageFormat
+from darkroom.imaging.limits import DEFAULT_INPUT_FORMATS, Limits
+
+__all__ = [
+    "ENV_ALIASES",
+    "ENV_PREFIX",
+    "EnvAlias",
+    "InvalidSettings",
+    "Settings",
+    "env_names",
+    "load_settings",
+    "settings_table",
+]
+
+ENV_PREFIX = "DARKROOM_"
+# These may carry passwords: their values are never echoed in error messages.
+_SENSITIVE = frozenset({"database_url", "broker_url", "signing_keys", "webhook_secret"})
+
+
+class InvalidSettings(ConfigurationError):
+    """The configuration is invalid; the message names each variable and what to fix."""
+
+    code = "invalid_settings"
+    default_message = "The configuration is invalid."
+
+
+def _usable_cpus() -> int:
+    # A container or taskset may grant this process fewer cores than the machine has.
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+class Settings(BaseSettings):
+    """Every setting of a Darkroom process; build it with `load_settings()`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_ignore_empty=True,
+        extra="forbid",
+        frozen=True,
+        hide_input_in_errors=True,
+        validate_default=True,
+    )
+
+    database_url: DatabaseUrl = Field(
+        default="sqlite:///./data/darkroom.db",
+        description="Database: sqlite:///path/to/file.db (embedded) or "
+        "postgresql://user:password@host/dbname (scale-out).",
+    )
+    storage_url: StorageUrl = Field(
+        default="file://./data/objects",
+        description="Object storage for originals: file://relative/dir, file:///absolute/dir "
+        "or s3://bucket/prefix.",
+    )
+    output_storage_url: StorageUrl | None = Field(
+        default=None,
+        description="Object storage for variants and cached renders, if not storage_url.",
+        json_schema_extra={"default_text": "same as storage_url"},
+    )
+    broker_url: BrokerUrl = Field(
+        default="memory://",
+        description="Message broker: memory:// runs the queue in this process; amqp:// "
+        "(RabbitMQ) or redis:// to share work between processes.",
+    )
+    host: str = Field(default="127.0.0.1", min_length=1, description="Address the API binds.")
+    port: int = Field(default=8080, ge=1, le=65535, description="TCP port of the API.")
+    workers: int = Field(
+        default_factory=_usable_cpus,
+        gt=0,
+        description="Transform worker threads in this process.",
+        json_schema_extra={"default_text": "number of CPU cores"},
+    )
+    queue_prefix: QueuePrefix = Field(
+        default="",
+        description="Prefix of every queue name, so deployments can share one broker.",
+    )
+    reconcile_interval_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="How often stuck variants are looked for and re-enqueued.",
+    )
+    lease_seconds: int = Field(
+        default=300,
+        gt=0,
+        description="How long a worker owns a claimed variant before it counts as stuck.",
+    )
+    shutdown_timeout_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="On SIGTERM, how long in-flight transforms may run before exit.",
+    )
+    max_upload_bytes: int = Field(
+        default=50 * 1024 * 1024,
+        gt=0,
+        description="Largest accepted input in bytes (upload, base64 body or fetched URL).",
+    )
+    max_pixels: int = Field(
+        default=100_000_000,
+        gt=0,
+        description="Largest accepted frame in pixels (width x height).",
+    )
+    max_frames: int = Field(
+        default=256, gt=0, description="Most frames or pages accepted in one input."
+    )
+    max_animation_pixels: int = Field(
+        default=500_000_000,
+        gt=0,
+        description="Largest accepted input in pixels across all its frames.",
+    )
+    enable_svg: bool = Field(
+        default=False,
+        description="Accept SVG input; it is rendered by an external engine, so only "
+        "enable it for trusted sources.",
+    )
+    url_fetch_allow_hosts: HostPatterns = Field(
+        default=(),
+        description="Comma-separated hosts that URL ingestion may fetch even when they "
+        "resolve to private, loopback or link-local addresses: host names, *.domain "
+        "patterns or IP addresses.",
+    )
+    url_fetch_timeout_seconds: float = Field(
+        default=10, gt=0, description="Connect and read timeout of URL ingestion."
+    )
+    signing_keys: Secrets = Field(
+        default=(),
+        description=f"Comma-separated HMAC keys of signed render URLs (at least "
+        f"{MIN_SECRET_LENGTH} characters each); the first signs, every one verifies.",
+    )
+    allow_unsigned: bool = Field(
+        default=False,
+        description="Serve render URLs without a signature; for development only.",
+    )
+    webhook_secret: Secret | None = Field(
+        default=None,
+        description=f"HMAC key of webhook bodies (at least {MIN_SECRET_LENGTH} characters).",
+    )
+    s3_endpoint_url: HttpUrl | None = Field(
+        default=None,
+        description="S3 API endpoint of an S3-compatible store (MinIO, R2...); unset for AWS.",
+    )
+    s3_region: str | None = Field(default=None, description="S3 region of the bucket.")
+    log_level: LogLevel = Field(
+        default="info", description="critical, error, warning, info or debug."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Explicit arguments, then DARKROOM_ variables, then the aliases."""
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            AliasSource(settings_cls),
+            file_secret_settings,
+        )
+
+    @model_validator(mode="after")
+    def _check_pixel_limits(self) -> Settings:
+        # One frame is an animation too: a lower total would silently lower max_pixels.
+        if self.max_animation_pixels < self.max_pixels:
+            raise ValueError(
+                f"{ENV_PREFIX}MAX_ANIMATION_PIXELS ({self.max_animation_pixels}) must be at "
+                f"least {ENV_PREFIX}MAX_PIXELS ({self.max_pixels})"
+            )
+        return self
+
+    @property
+    def outputs_url(self) -> str:
+        """Where variants and cached renders are stored."""
+        return self.output_storage_url or self.storage_url
+
+    def limits(self) -> Limits:
+        """The input limits the imaging core enforces, as configured."""
+        formats = DEFAULT_INPUT_FORMATS
+        if self.enable_svg:
+            formats = formats | {ImageFormat.SVG}
+        return Limits(
+            max_bytes=self.max_upload_bytes,
+            max_pixels=self.max_pixels,
+            max_frames=self.max_frames,
+            max_animation_pixels=self.max_animation_pixels,
+            input_formats=formats,
+        )
+
+
+def env_names(field: str) -> list[str]:
+    """The variables a setting is read from, strongest first."""
+    return [ENV_PREFIX + field.upper()] + [a.env for a in ENV_ALIASES if a.field == field]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the settings once, at start-up; explicit overrides beat the env."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = [_describe(error) for error in exc.errors(include_url=False)]
+        message = "Invalid settings:\n" + "\n".join(f"  - {p}" for p in problems)
+        raise InvalidSettings(message, details=problems) from exc
+
+
+def _describe(error: ErrorDetails) -> str:
+    field, *rest = error["loc"] or ("",)
+    if error["type"] == "value_error" and "ctx" in error:
+        reason = str(error["ctx"]["error"])  # without pydantic's "Value error, " prefix
+    else:
+        reason = error["msg"]
+    if field not in Settings.model_fields:
+        return f"{field}: {reason}" if field else reason
+    where = " or ".join(env_names(str(field)))
+    if rest and isinstance(rest[0], int):
+        where += f" (item {rest[0] + 1})"
+    if field not in _SENSITIVE:
+        reason += f" (got {error['input']!r})"
+    return f"{where}: {reason}"
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """(variable, default, description) of every setting, for the README and `--help`."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        description = field.description or ""
+        aliases = [f"{a.env} ({a.meaning})" for a in ENV_ALIASES if a.field == name]
+        if aliases:
+            description += f" Fallback: {', then '.join(aliases)}."
+        rows.append((ENV_PREFIX + name.upper(), _default_text(field), description))
+    return rows
+
+
+def _default_text(field: FieldInfo) -> str:
+    extra = field.json_schema_extra
+    if isinstance(extra, dict) and isinstance(extra.get("default_text"), str):
+        return str(extra["default_text"])
+    value = field.get_default(call_default_factory=True)
+    if value is None or value in ("", ()):
+        return "(unset)"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)

@@ -1,0 +1,418 @@
+"""LocalStore on the real filesystem: round trips, atomic writes, listing, deletion."""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import stat
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from darkroom import errors
+from darkroom.storage import InvalidKey, LocalStore, ObjectStore
+from darkroom.storage import local as local_module
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+
+def files_under(root: Path) -> list[str]:
+    """Every file below `root`, temp files included, as sorted relative paths."""
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+class FailingReader(io.RawIOBase):
+    """A source that yields `good` bytes, then fails the way a dropped upload would."""
+
+    def __init__(self, good: bytes, error: BaseException) -> None:
+        self._good = good
+        self._error = error
+        self.reads = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
+        self.reads += 1
+        if not self._good:
+            raise self._error
+        view = memoryview(buffer).cast("B")
+        n = min(len(view), len(self._good))
+        view[:n] = self._good[:n]
+        self._good = self._good[n:]
+        return n
+
+
+def test_is_an_object_store(store: LocalStore) -> None:
+    as_protocol: ObjectStore = store
+    assert as_protocol is store
+    assert repr(store) == f"LocalStore({str(store.root)!r})"
+
+
+def test_put_get_round_trip(store: LocalStore) -> None:
+    store.put("originals/ab/cd/x.jpg", b"\xff\xd8 bytes", content_type="image/jpeg")
+    assert store.get("originals/ab/cd/x.jpg") == b"\xff\xd8 bytes"
+    assert (store.root / "originals/ab/cd/x.jpg").read_bytes() == b"\xff\xd8 bytes"
+    assert store.exists("originals/ab/cd/x.jpg")
+    assert store.size("originals/ab/cd/x.jpg") == 8
+    with store.open("originals/ab/cd/x.jpg") as reader:
+        assert reader.read(4) == b"\xff\xd8 b"
+        assert reader.read() == b"ytes"
+
+
+def test_put_empty_object(store: LocalStore) -> None:
+    store.put("empty", b"")
+    assert (store.get("empty"), store.size("empty"), store.exists("empty")) == (b"", 0, True)
+
+
+def test_put_replaces_the_whole_object(store: LocalStore) -> None:
+    store.put("k", b"a much longer first version")
+    store.put("k", b"short")
+    assert store.get("k") == b"short"
+    assert files_under(store.root) == ["k"]
+
+
+def test_put_file_streams_from_a_path(store: LocalStore, tmp_path: Path) -> None:
+    source = tmp_path / "upload.bin"
+    payload = os.urandom(3 * local_module.CHUNK_SIZE + 17)
+    source.write_bytes(payload)
+    store.put_file("variants/img/thumb-0123abcd.jpg", source)
+    store.put_file("as-str", str(source))
+    assert store.get("variants/img/thumb-0123abcd.jpg") == payload
+    assert store.get("as-str") == payload
+
+
+def test_put_file_reads_a_file_object_from_its_position(store: LocalStore) -> None:
+    source = io.BytesIO(b"header:body")
+    source.seek(7)
+    store.put_file("k", source)
+    assert store.get("k") == b"body"
+    assert not source.closed
+
+
+def test_missing_keys_raise_not_found(store: LocalStore) -> None:
+    store.put("a/b", b"x")
+    for key in ("missing", "a/missing", "a", "a/b/c"):
+        assert not store.exists(key)
+        with pytest.raises(errors.NotFound):
+            store.get(key)
+        with pytest.raises(errors.NotFound):
+            store.size(key)
+        with pytest.raises(errors.NotFound):
+            store.open(key)
+
+
+def test_url_is_none_for_local_objects(store: LocalStore) -> None:
+    store.put("k", b"x")
+    assert store.url("k") is None
+    with pytest.raises(InvalidKey):
+        store.url("../k")
+
+
+@pytest.mark.parametrize("key", ["../escape", "/etc/passwd", "a//b", "a/./b", "é"])
+def test_every_method_validates_keys(store: LocalStore, key: str, tmp_path: Path) -> None:
+    calls: list[Callable[[], object]] = [
+        lambda: store.put(key, b"x"),
+        lambda: store.put_file(key, io.BytesIO(b"x")),
+        lambda: store.get(key),
+        lambda: store.open(key),
+        lambda: store.exists(key),
+        lambda: store.size(key),
+        lambda: store.delete(key),
+        lambda: store.url(key),
+        lambda: store.iterate(key),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidKey):
+            call()
+    assert files_under(tmp_path) == []
+
+
+# --- atomic writes ---------------------------------------------------------------------
+
+
+def test_source_failing_mid_write_leaves_nothing(store: LocalStore) -> None:
+    source = FailingReader(b"x" * 100, errors.ImageTooLarge("over the limit"))
+    with pytest.raises(errors.ImageTooLarge, match="over the limit"):
+        store.put_file("variants/img/p-0123abcd.jpg", io.BufferedReader(source))
+    # The first chunk was read and written before the failure.
+    assert source.reads >= 2
+    assert not store.exists("variants/img/p-0123abcd.jpg")
+    assert files_under(store.root) == []
+
+
+def test_source_failing_mid_write_keeps_the_previous_object(store: LocalStore) -> None:
+    store.put("k", b"previous")
+    source = FailingReader(b"new data", OSError(errno.ECONNRESET, "connection reset"))
+    with pytest.raises(OSError, match="connection reset"):
+        store.put_file("k", io.BufferedReader(source))
+    assert store.get("k") == b"previous"
+    assert files_under(store.root) == ["k"]
+
+
+def test_missing_source_path_leaves_nothing(store: LocalStore, tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        store.put_file("a/b/k", tmp_path / "vanished.bin")
+    assert files_under(store.root) == []
+
+
+def test_interrupt_mid_write_leaves_nothing(store: LocalStore) -> None:
+    source = FailingReader(b"x" * 10, KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        store.put_file("k", io.BufferedReader(source))
+    assert files_under(store.root) == []
+
+
+def test_failed_rename_leaves_no_temp_file(
+    store: LocalStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.put("k", b"old")
+
+    # A rename failure (EXDEV, EIO) cannot be provoked on a healthy tmp_path.
+    def broken_replace(src: object, dst: object) -> None:
+        raise OSError(errno.EIO, "I/O error")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(errors.StorageUnavailable) as caught:
+        store.put("k", b"new")
+    assert caught.value.retryable
+    assert isinstance(caught.value.__cause__, OSError)
+    monkeypatch.undo()
+    assert store.get("k") == b"old"
+    assert files_under(store.root) == ["k"]
+
+
+def test_failed_fsync_is_storage_unavailable(
+    store: LocalStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A full or failing disk cannot be provoked on a healthy tmp_path either.
+    def broken_fsync(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", broken_fsync)
+    with pytest.raises(errors.StorageUnavailable):
+        store.put("a/k", b"data")
+    monkeypatch.undo()
+    assert files_under(store.root) == []
+
+
+def test_concurrent_puts_of_one_key_end_with_a_complete_object(store: LocalStore) -> None:
+    payloads = [bytes([n]) * (256 * 1024 + n) for n in range(8)]
+    barrier = threading.Barrier(len(payloads))
+    failures: list[BaseException] = []
+
+    def writer(payload: bytes) -> None:
+        barrier.wait()
+        try:
+            for _ in range(5):
+                store.put("originals/ab/cd/same.png", payload)
+        except BaseException as exc:  # pragma: no cover - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(p,)) for p in payloads]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert store.get("originals/ab/cd/same.png") in payloads
+    assert files_under(store.root) == ["originals/ab/cd/same.png"]
+
+
+def test_put_survives_a_concurrent_prune_of_its_directory(
+    store: LocalStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A delete pruning the directory between put's mkdir and its temp file is a window of
+    # microseconds; this opens it deterministically with a real rmdir at that moment.
+    real_open = os.open
+    pruned: list[Path] = []
+
+    def open_after_prune(path: Path, flags: int, mode: int = 0o777) -> int:
+        if not pruned and path.name.startswith(".~tmp-"):
+            pruned.append(path.parent)
+            path.parent.rmdir()
+        return real_open(path, flags, mode)
+
+    monkeypatch.setattr(os, "open", open_after_prune)
+    store.put("a/b/k", b"data")
+    monkeypatch.undo()
+    assert pruned == [store.root / "a" / "b"]
+    assert store.get("a/b/k") == b"data"
+
+
+def test_objects_get_the_umask_permissions(store: LocalStore) -> None:
+    umask = os.umask(0o022)
+    try:
+        store.put("k", b"x")
+        store.put_file("a/f", io.BytesIO(b"x"))
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((store.root / "k").stat().st_mode) == 0o644
+    assert stat.S_IMODE((store.root / "a" / "f").stat().st_mode) == 0o644
+
+
+def test_key_under_an_object_is_refused(store: LocalStore) -> None:
+    store.put("a/b", b"file")
+    with pytest.raises(InvalidKey, match="collides"):
+        store.put("a/b/c", b"x")
+    store.put("d/e", b"x")
+    with pytest.raises(InvalidKey, match="collides"):
+        store.put("d", b"x")
+    assert files_under(store.root) == ["a/b", "d/e"]
+
+
+# --- delete ----------------------------------------------------------------------------
+
+
+def test_delete_is_idempotent_and_prunes_empty_directories(store: LocalStore) -> None:
+    store.put("variants/img1/a-0123abcd.jpg", b"a")
+    store.put("variants/img1/b-0123abcd.jpg", b"b")
+    store.put("variants/img2/a-0123abcd.jpg", b"c")
+
+    store.delete("variants/img1/a-0123abcd.jpg")
+    assert (store.root / "variants/img1").is_dir()
+    store.delete("variants/img1/b-0123abcd.jpg")
+    assert not (store.root / "variants/img1").exists()
+    assert (store.root / "variants/img2").is_dir()
+    store.delete("variants/img2/a-0123abcd.jpg")
+    assert list(store.root.iterdir()) == []
+    assert store.root.is_dir()
+
+    store.delete("variants/img2/a-0123abcd.jpg")
+    store.delete("never/existed")
+    assert store.root.is_dir()
+
+
+def test_delete_never_prunes_above_the_root(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "deep" / "root")
+    store.put("k", b"x")
+    store.delete("k")
+    assert (tmp_path / "deep" / "root").is_dir()
+
+
+def test_delete_of_a_directory_key_removes_nothing(store: LocalStore) -> None:
+    store.put("a/b", b"x")
+    store.delete("a")
+    store.delete("a/b/c")
+    assert store.get("a/b") == b"x"
+
+
+def test_delete_prunes_directories_a_previous_delete_left(store: LocalStore) -> None:
+    (store.root / "x" / "y").mkdir(parents=True)
+    store.delete("x/y/gone")
+    assert list(store.root.iterdir()) == []
+
+
+# --- iterate ---------------------------------------------------------------------------
+
+
+KEYS = [
+    "a",
+    "a-b",
+    "a.b",
+    "a/x",
+    "a/y/z",
+    "ab",
+    "b/1",
+    "b/10",
+    "b/2",
+    "B",
+    "originals/ab/cd/h1.jpg",
+    "originals/ab/ce/h2.png",
+    "originals/ac/00/h3.gif",
+]
+
+
+@pytest.fixture
+def filled(store: LocalStore) -> LocalStore:
+    # "a" is a file here, so the "a/..." keys live in a store of their own below.
+    for key in KEYS:
+        if not key.startswith("a/"):
+            store.put(key, key.encode())
+    return store
+
+
+def test_iterate_yields_sorted_keys(filled: LocalStore) -> None:
+    expected = sorted(k for k in KEYS if not k.startswith("a/"))
+    assert list(filled.iterate()) == expected
+    assert list(filled.iterate("")) == expected
+
+
+def test_iterate_order_is_string_order_across_directories(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    keys = ["a-b", "a.b", "a/x", "a/y/z", "a0", "ab"]
+    for key in reversed(keys):
+        store.put(key, b"")
+    # '-' and '.' sort before '/', and '0' after it: a per-directory sort gets this wrong.
+    assert list(store.iterate()) == sorted(keys) == keys
+
+
+@pytest.mark.parametrize(
+    ("prefix", "expected"),
+    [
+        (
+            "originals/",
+            ["originals/ab/cd/h1.jpg", "originals/ab/ce/h2.png", "originals/ac/00/h3.gif"],
+        ),
+        ("originals/ab", ["originals/ab/cd/h1.jpg", "originals/ab/ce/h2.png"]),
+        ("originals/ab/", ["originals/ab/cd/h1.jpg", "originals/ab/ce/h2.png"]),
+        ("originals/ab/c", ["originals/ab/cd/h1.jpg", "originals/ab/ce/h2.png"]),
+        ("originals/ab/cd/h1.jpg", ["originals/ab/cd/h1.jpg"]),
+        ("b/1", ["b/1", "b/10"]),
+        ("a", ["a", "a-b", "a.b", "ab"]),
+        ("B", ["B"]),
+        ("originals/zz", []),
+        ("nothing/here/", []),
+        ("a/", []),
+    ],
+)
+def test_iterate_filters_by_prefix(filled: LocalStore, prefix: str, expected: list[str]) -> None:
+    assert list(filled.iterate(prefix)) == expected
+
+
+def test_iterate_skips_temp_files_and_foreign_names(store: LocalStore) -> None:
+    store.put("dir/real", b"x")
+    (store.root / "dir" / ".~tmp-abc123").write_bytes(b"half")
+    (store.root / "dir" / "with space").write_bytes(b"x")
+    (store.root / "caf\u00e9").mkdir()
+    (store.root / "caf\u00e9" / "k").write_bytes(b"x")
+    assert list(store.iterate()) == ["dir/real"]
+
+
+def test_iterate_is_lazy_and_validates_eagerly(store: LocalStore) -> None:
+    store.put("k1", b"")
+    keys: Iterator[str] = store.iterate()
+    store.put("k2", b"")
+    assert list(keys) == ["k1", "k2"]
+    with pytest.raises(InvalidKey):
+        store.iterate("/abs")
+
+
+# --- the backend's own failures --------------------------------------------------------
+
+
+def test_unreadable_object_is_storage_unavailable(store: LocalStore) -> None:
+    (store.root / "loop").symlink_to(store.root / "loop")
+    with pytest.raises(errors.StorageUnavailable) as caught:
+        store.get("loop")
+    assert caught.value.retryable
+    with pytest.raises(errors.StorageUnavailable):
+        store.open("loop")
+
+
+def test_root_that_is_a_file_is_storage_unavailable(tmp_path: Path) -> None:
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(errors.StorageUnavailable, match="local storage directory"):
+        LocalStore(tmp_path / "file")
+
+
+def test_root_is_created_and_resolved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = LocalStore(Path("data") / "objects")
+    assert store.root == tmp_path.resolve() / "data" / "objects"
+    assert store.root.is_dir()
