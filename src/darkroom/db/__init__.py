@@ -1,0 +1,1 @@
+"""Persistence: schema, engines, migrations and the data-access functions in `repo`."""

@@ -1,0 +1,228 @@
+"""Images and the variant rows requested with them."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from darkroom.db._pagination import Page, keyset_page
+from darkroom.db._sql import flush_or_conflict
+from darkroom.db._variants import refresh_image_status
+from darkroom.db.ids import new_id
+from darkroom.db.schema import Image, ImageVariant, Status, utcnow
+from darkroom.errors import Conflict, InvalidRequest, NotFound
+
+# Two-key advisory locks live apart from the one-key migration lock; this one is "orig".
+_ORIGINALS_LOCK_NAMESPACE = 0x6F726967
+
+
+@dataclass(frozen=True)
+class NewVariant:
+    """A variant to create: the profile name and the canonical spec it stands for."""
+
+    profile: str
+    spec: Mapping[str, Any]
+    spec_hash: str
+
+
+def create_image(
+    session: Session,
+    *,
+    original_key: str,
+    sha256: str,
+    mime_type: str,
+    file_size: int,
+    width: int,
+    height: int,
+    frames: int = 1,
+    owner_id: str | None = None,
+    callback_url: str | None = None,
+    idempotency_key: str | None = None,
+    variants: Sequence[NewVariant] = (),
+    now: datetime | None = None,
+) -> Image:
+    """Insert an image and one pending variant row per requested profile, in one flush.
+
+    The returned image has its variants in profile order, as `get_image` loads them.
+    Conflict if `idempotency_key` is already taken (the transaction must then be rolled
+    back); the caller commits.
+    """
+    _refuse_duplicate_profiles(variants)
+    now = now or utcnow()
+    image = Image(
+        id=new_id(),
+        owner_id=owner_id,
+        original_key=original_key,
+        sha256=sha256,
+        mime_type=mime_type,
+        file_size=file_size,
+        width=width,
+        height=height,
+        frames=frames,
+        status=Status.PENDING if variants else Status.DONE,
+        callback_url=callback_url,
+        idempotency_key=idempotency_key,
+        created_at=now,
+        updated_at=now,
+    )
+    # In profile order, as get_image loads them, so callers see one order everywhere.
+    image.variants = [_new_variant_row(v, now) for v in _by_profile(variants)]
+    session.add(image)
+    flush_or_conflict(session, "An image with this idempotency key already exists.")
+    return image
+
+
+def get_image(session: Session, image_id: str) -> Image:
+    """The image with its variants loaded; NotFound if there is none."""
+    image = session.execute(
+        sa.select(Image)
+        .options(selectinload(Image.variants))
+        .where(Image.id == image_id)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if image is None:
+        raise NotFound(f"Image {image_id} not found.")
+    return image
+
+
+def find_image_by_idempotency_key(session: Session, idempotency_key: str) -> Image | None:
+    """The image created earlier under this idempotency key, with its variants, if any."""
+    return session.execute(
+        sa.select(Image)
+        .options(selectinload(Image.variants))
+        .where(Image.idempotency_key == idempotency_key)
+    ).scalar_one_or_none()
+
+
+def list_images(
+    session: Session,
+    *,
+    owner_id: str | None = None,
+    status: Status | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[Image]:
+    """Images newest first, optionally of one owner and/or status, with variants loaded."""
+    filters: list[sa.ColumnElement[bool]] = []
+    if owner_id is not None:
+        filters.append(Image.owner_id == owner_id)
+    if status is not None:
+        filters.append(Image.status == status)
+    return keyset_page(
+        session,
+        Image,
+        Image.id,
+        filters,
+        limit=limit,
+        cursor=cursor,
+        options=(selectinload(Image.variants),),
+    )
+
+
+def add_variants(
+    session: Session,
+    image_id: str,
+    variants: Sequence[NewVariant],
+    *,
+    now: datetime | None = None,
+) -> list[ImageVariant]:
+    """Request more profiles for an existing image; Conflict if one is already there.
+
+    Returns the new variant rows in profile order.
+    """
+    _refuse_duplicate_profiles(variants)
+    now = now or utcnow()
+    # Lock the image first so a concurrent add of the same profile waits, then conflicts.
+    exists = session.execute(
+        sa.select(Image.id).where(Image.id == image_id).with_for_update()
+    ).scalar_one_or_none()
+    if exists is None:
+        raise NotFound(f"Image {image_id} not found.")
+    wanted = [v.profile for v in variants]
+    taken = session.scalars(
+        sa.select(ImageVariant.profile).where(
+            ImageVariant.image_id == image_id, ImageVariant.profile.in_(wanted)
+        )
+    ).all()
+    if taken:
+        raise Conflict(f"The image already has the profiles {', '.join(sorted(taken))}.")
+    rows = [_new_variant_row(v, now, image_id=image_id) for v in _by_profile(variants)]
+    session.add_all(rows)
+    flush_or_conflict(session, "The image already has one of these profiles.")
+    refresh_image_status(session, image_id, now=now)
+    return rows
+
+
+def delete_image(session: Session, image_id: str) -> Image:
+    """Delete an image and (by cascade) its variants; returns it, variants loaded, for cleanup."""
+    # Lock the variants before the image: a concurrent claim locks a variant and then
+    # its image, so taking them in the same order cannot deadlock.
+    session.execute(
+        sa.select(ImageVariant.id).where(ImageVariant.image_id == image_id).with_for_update()
+    )
+    image = get_image(session, image_id)
+    session.delete(image)
+    session.flush()
+    return image
+
+
+def lock_original(session: Session, original_key: str) -> None:
+    """Hold a lock on one original's key until the transaction ends.
+
+    Originals are content-addressed, so images with the same bytes share one object. An
+    upload deciding to reuse it and a delete deciding it is unused take this lock first,
+    so the delete never removes an object the upload has just counted on.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.blake2b(original_key.encode(), digest_size=4).digest()
+        session.execute(
+            sa.text("SELECT pg_advisory_xact_lock(:namespace, :key)"),
+            {"namespace": _ORIGINALS_LOCK_NAMESPACE, "key": int.from_bytes(digest, signed=True)},
+        )
+    else:
+        # SQLite has a single writer: any write statement, even one matching no row,
+        # takes the database write lock for the rest of the transaction.
+        session.execute(sa.text("UPDATE images SET id = id WHERE 1 = 0"))
+
+
+def count_images_with_original(session: Session, original_key: str) -> int:
+    """How many images use this original object."""
+    count = session.scalar(
+        sa.select(sa.func.count()).select_from(Image).where(Image.original_key == original_key)
+    )
+    return count or 0
+
+
+def _new_variant_row(
+    variant: NewVariant, now: datetime, *, image_id: str | None = None
+) -> ImageVariant:
+    row = ImageVariant(
+        id=new_id(),
+        profile=variant.profile,
+        spec=dict(variant.spec),
+        spec_hash=variant.spec_hash,
+        status=Status.PENDING,
+        attempt_count=0,
+        created_at=now,
+        updated_at=now,
+    )
+    if image_id is not None:
+        row.image_id = image_id
+    return row
+
+
+def _by_profile(variants: Sequence[NewVariant]) -> list[NewVariant]:
+    return sorted(variants, key=lambda v: v.profile)
+
+
+def _refuse_duplicate_profiles(variants: Sequence[NewVariant]) -> None:
+    profiles = [v.profile for v in variants]
+    repeated = sorted({p for p in profiles if profiles.count(p) > 1})
+    if repeated:
+        raise InvalidRequest(f"Profiles requested more than once: {', '.join(repeated)}.")

@@ -1,0 +1,104 @@
+"""Shared fixtures: real databases on every backend, and the policy for missing services.
+
+A backing service (PostgreSQL here) that is not reachable skips the tests that need it,
+with the reason, so a laptop without it still runs everything else. With
+`DARKROOM_REQUIRE_SERVICES=1` (as in CI) the same tests fail instead: a green CI run
+means every backend really ran.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from darkroom.db.engine import create_engine, session_factory
+from darkroom.db.migrate import upgrade
+
+POSTGRES_URL = os.environ.get(
+    "DARKROOM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+"""A PostgreSQL database the tests may connect to in order to create their own databases."""
+
+DATABASE_BACKENDS = ("sqlite", "postgresql")
+
+
+def services_required() -> bool:
+    """Whether a missing backing service fails the tests that need it rather than skipping."""
+    return os.environ.get("DARKROOM_REQUIRE_SERVICES") == "1"
+
+
+def service_unavailable(reason: str) -> NoReturn:
+    """Skip the current test for `reason`, or fail it when services are required."""
+    if services_required():
+        pytest.fail(f"{reason} (required: DARKROOM_REQUIRE_SERVICES=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[Engine]:
+    """An autocommit engine on the maintenance database, able to CREATE and DROP DATABASE."""
+    url = make_url(POSTGRES_URL)
+    engine = sa.create_engine(
+        url,
+        isolation_level="AUTOCOMMIT",
+        poolclass=sa.NullPool,
+        connect_args={"connect_timeout": 3},
+    )
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
+        engine.dispose()
+        cause = str(exc.orig).splitlines()[0]
+        service_unavailable(
+            f"PostgreSQL not reachable at {url.host}:{url.port or 5432} "
+            f"as {url.username} (database {url.database}): {cause}"
+        )
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=DATABASE_BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a new, empty database of each backend, dropped after the test.
+
+    PostgreSQL gets a uniquely named database per test, so parallel runs (xdist, or two
+    checkouts sharing one server) never see each other's tables.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'darkroom.db'}"
+        return
+    admin: Engine = request.getfixturevalue("postgres_admin")
+    name = f"darkroom_test_{secrets.token_hex(6)}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            # FORCE ends connections a failed test may have leaked, so the drop never hangs.
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def db_engine(database_url: str) -> Iterator[Engine]:
+    """An engine on a database migrated to the newest schema."""
+    upgrade(database_url)
+    engine = create_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db_sessions(db_engine: Engine) -> sessionmaker[Session]:
+    """The session factory the service layer would use, bound to the migrated database."""
+    return session_factory(db_engine)
