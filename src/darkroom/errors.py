@@ -73,6 +73,14 @@ class InvalidSpec(PermanentError):
     default_message = "The transformation spec is invalid."
 
 
+class UnknownProfile(PermanentError):
+    """A request names a profile that does not exist."""
+
+    code = "unknown_profile"
+    status_code = 422
+    default_message = "Unknown profile."
+
+
 class Unauthorized(PermanentError):
     """No valid credentials were presented."""
 

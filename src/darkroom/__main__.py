@@ -1,0 +1,5 @@
+"""`python -m darkroom` runs the CLI."""
+
+from darkroom.cli import main
+
+main()

@@ -1,0 +1,35 @@
+"""The FastAPI application: routes and error handling over a service context."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import FastAPI
+
+import darkroom
+from darkroom.api.errors import install_error_handlers
+from darkroom.api.routes import health, images, jobs, profiles
+from darkroom.service.context import Context
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+@asynccontextmanager
+async def _no_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+
+
+def create_app(ctx: Context, *, lifespan: Lifespan = _no_lifespan) -> FastAPI:
+    """The HTTP API over `ctx`; `lifespan` starts and stops whatever runs beside it."""
+    app = FastAPI(
+        title="Darkroom",
+        version=darkroom.__version__,
+        description="Self-hosted image processing: uploads, profiles, variants.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    install_error_handlers(app)
+    for module in (health, images, profiles, jobs):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,76 @@
+"""Reading request bodies within the upload limit, whatever their encoding."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+
+from darkroom.errors import ImageTooLarge, InvalidRequest
+
+_CHUNK = 1 << 16
+JSON_OVERHEAD = 64 * 1024
+"""Room for the JSON fields around a base64 image."""
+
+
+def json_limit(max_bytes: int) -> int:
+    """Largest JSON body that can carry a `max_bytes` image as base64."""
+    return max_bytes * 4 // 3 + JSON_OVERHEAD
+
+
+async def read_json(request: Request, max_bytes: int) -> dict[str, Any]:
+    """The JSON object in the body, refusing bodies over `max_bytes` while they stream in."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(int(declared), max_bytes)
+    chunks, total = [], 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > max_bytes:
+            raise _too_large(total, max_bytes)
+        chunks.append(chunk)
+    try:
+        body = json.loads(b"".join(chunks) or b"null")
+    except ValueError as exc:
+        raise InvalidRequest(f"The body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("The JSON body must be an object.")
+    return body
+
+
+async def read_upload(upload: UploadFile, max_bytes: int) -> bytes:
+    """An uploaded file's bytes, refusing more than `max_bytes`."""
+    chunks, total = [], 0
+    while chunk := await upload.read(_CHUNK):
+        total += len(chunk)
+        if total > max_bytes:
+            raise _too_large(total, max_bytes, exact=False)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def decode_base64(value: Any, field: str, max_bytes: int) -> bytes:
+    """Base64 (standard or URL-safe, padding optional, data: URLs accepted) to bytes."""
+    if not isinstance(value, str) or not value:
+        raise InvalidRequest(f"'{field}' must be a base64 string.")
+    text = value.split(",", 1)[1] if value.startswith("data:") else value
+    text = "".join(text.split())
+    if len(text) * 3 // 4 > max_bytes + 3:
+        raise _too_large(len(text) * 3 // 4, max_bytes, exact=False)
+    text = text.replace("-", "+").replace("_", "/")
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidRequest(f"'{field}' is not valid base64.") from None
+
+
+def _too_large(size: int, limit: int, *, exact: bool = True) -> ImageTooLarge:
+    amount = f"{size:,} bytes" if exact else f"more than {limit:,} bytes"
+    return ImageTooLarge(
+        f"The request body is {amount}; the limit is {limit:,} bytes.",
+        details={"max_bytes": limit},
+    )

@@ -1,0 +1,150 @@
+"""The `darkroom` command: thin adapters over the service layer."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from darkroom.errors import DarkroomError
+from darkroom.settings import Settings, load_settings, settings_table
+
+app = typer.Typer(help="Darkroom: self-hosted image processing.", no_args_is_help=True)
+profiles_app = typer.Typer(help="Manage the profiles stored in the database.", no_args_is_help=True)
+app.add_typer(profiles_app, name="profiles")
+
+
+def _settings_epilog() -> str:
+    rows = [
+        f"{env} (default: {default}): {description}"
+        for env, default, description in settings_table()
+    ]
+    return "Settings (environment variables):\n\n" + "\n\n".join(rows)
+
+
+def _load(**overrides: Any) -> Settings:
+    try:
+        settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except DarkroomError as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(2) from None
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return settings
+
+
+@app.command(epilog=_settings_epilog())
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (DARKROOM_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port (DARKROOM_PORT).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Transform threads (DARKROOM_WORKERS; default: cores).")
+    ] = None,
+) -> None:
+    """Run the API, the workers and the reconciler in one process (SQLite + local folder)."""
+    import uvicorn
+
+    from darkroom.runtime import Embedded
+    from darkroom.server import GracefulServer
+
+    settings = _load(host=host, port=port, workers=workers)
+    runtime = _or_exit(lambda: Embedded(settings))
+    config = uvicorn.Config(
+        runtime.app(),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
+    )
+    GracefulServer(config).run()
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (alembic upgrade head)."""
+    from darkroom.db.migrate import upgrade
+
+    settings = _load()
+    _or_exit(lambda: upgrade(settings.database_url))
+    typer.echo("database is up to date")
+
+
+def _context() -> Any:
+    from darkroom.db.migrate import upgrade
+    from darkroom.service.context import build_context
+
+    settings = _load()
+    _or_exit(lambda: upgrade(settings.database_url))
+    return _or_exit(lambda: build_context(settings))
+
+
+@profiles_app.command("list")
+def profiles_list() -> None:
+    """Print every profile as JSON lines."""
+    from darkroom.service import profiles
+
+    ctx = _context()
+    for profile in _or_exit(lambda: profiles.list_profiles(ctx)):
+        typer.echo(
+            json.dumps({"name": profile.name, "version": profile.version, "spec": profile.spec})
+        )
+
+
+@profiles_app.command("get")
+def profiles_get(name: str) -> None:
+    """Print one profile as JSON."""
+    from darkroom.service import profiles
+
+    ctx = _context()
+    profile = _or_exit(lambda: profiles.get_profile(ctx, name))
+    typer.echo(json.dumps({"name": profile.name, "version": profile.version, "spec": profile.spec}))
+
+
+@profiles_app.command("put")
+def profiles_put(
+    name: str,
+    spec: Annotated[str, typer.Argument(help="The spec as JSON, or @path/to/spec.json.")],
+) -> None:
+    """Create or replace a profile."""
+    from darkroom.service import profiles
+
+    text = Path(spec[1:]).read_text() if spec.startswith("@") else spec
+    try:
+        fields = json.loads(text)
+    except ValueError as exc:
+        typer.echo(f"The spec is not valid JSON: {exc}", err=True)
+        raise typer.Exit(2) from None
+    ctx = _context()
+    profile = _or_exit(lambda: profiles.put_profile(ctx, name, fields))
+    typer.echo(json.dumps({"name": profile.name, "version": profile.version, "spec": profile.spec}))
+
+
+@profiles_app.command("delete")
+def profiles_delete(name: str) -> None:
+    """Delete a profile."""
+    from darkroom.service import profiles
+
+    ctx = _context()
+    _or_exit(lambda: profiles.delete_profile(ctx, name))
+    typer.echo(f"deleted {name}")
+
+
+def _or_exit(call: Any) -> Any:
+    try:
+        return call()
+    except DarkroomError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="darkroom")
+
+
+if __name__ == "__main__":
+    main()

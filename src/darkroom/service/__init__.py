@@ -1,0 +1,1 @@
+"""Use-cases: everything Darkroom does, with no HTTP, queue or CLI concerns."""

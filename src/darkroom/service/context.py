@@ -1,0 +1,79 @@
+"""What the use-cases need, built once at start-up from the settings and passed around."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Protocol
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from darkroom.db.engine import create_engine, session_factory
+from darkroom.fetch import FetchPolicy
+from darkroom.imaging import Limits
+from darkroom.settings import Settings
+from darkroom.storage import ObjectStore, open_store
+
+
+class TaskQueue(Protocol):
+    """Where the use-cases hand work to the queue; implemented over Dramatiq."""
+
+    def dispatch(self, image_id: str) -> None:
+        """Ask for one transform message per pending variant of the image."""
+        ...
+
+    def transform(self, variant_id: str, *, delay: float = 0.0) -> None:
+        """Ask for the variant to be rendered, `delay` seconds from now."""
+        ...
+
+    def ping(self) -> None:
+        """Raise BrokerUnavailable unless the broker answers."""
+        ...
+
+
+@dataclass
+class Context:
+    """Settings, database, stores and queue: the dependencies of every use-case."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    originals: ObjectStore
+    outputs: ObjectStore
+    limits: Limits
+    fetch_policy: FetchPolicy
+    queue: TaskQueue | None = field(default=None)
+
+    @property
+    def lease(self) -> timedelta:
+        """How long a claimed variant belongs to its worker."""
+        return timedelta(seconds=self.settings.lease_seconds)
+
+    def tasks(self) -> TaskQueue:
+        """The queue, which is attached once the broker is up."""
+        if self.queue is None:
+            raise RuntimeError("no task queue attached to the service context")
+        return self.queue
+
+
+def build_context(settings: Settings) -> Context:
+    """Open the database engine and the stores the settings name."""
+    engine = create_engine(settings.database_url)
+    limits = settings.limits()
+    return Context(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        originals=open_store(settings.storage_url),
+        outputs=open_store(settings.outputs_url),
+        limits=limits,
+        fetch_policy=FetchPolicy(
+            allow_hosts=tuple(settings.url_fetch_allow_hosts),
+            require_allow_list=False,
+            connect_timeout=min(5.0, settings.url_fetch_timeout_seconds),
+            read_timeout=settings.url_fetch_timeout_seconds,
+            total_timeout=settings.url_fetch_timeout_seconds * 3,
+            max_bytes=limits.max_bytes,
+        ),
+    )

@@ -1,0 +1,182 @@
+"""Images: accept an upload, record it with its pending variants, read and delete it."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from darkroom.db import repo
+from darkroom.db.engine import transaction
+from darkroom.db.schema import Image, ImageVariant, Status
+from darkroom.errors import DarkroomError, NotFound
+from darkroom.fetch import fetch
+from darkroom.imaging import ImageInfo, TransformSpec, probe
+from darkroom.imaging.formats import TRAITS
+from darkroom.service import profiles
+from darkroom.service.context import Context
+from darkroom.storage import original_key
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """What the caller asked for along with the bytes."""
+
+    profiles: Sequence[str] | None = None
+    """Profile names; None means every profile."""
+    owner_id: str | None = None
+    callback_url: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """An accepted image, and whether this call created it (False: idempotent replay)."""
+
+    image: Image
+    created: bool
+
+
+def upload(ctx: Context, data: bytes, request: Upload) -> Accepted:
+    """Validate, store and record an image with its profiles; enqueue its variants."""
+    if request.idempotency_key:
+        with transaction(ctx.sessions) as session:
+            earlier = repo.find_image_by_idempotency_key(session, request.idempotency_key)
+        if earlier is not None:
+            return Accepted(earlier, created=False)
+    specs = profiles.resolve(ctx, request.profiles)
+    return create(ctx, data, specs, request)
+
+
+def upload_from_url(ctx: Context, url: str, request: Upload) -> Accepted:
+    """Fetch an image from a URL (SSRF-safe, size-limited) and upload it."""
+    if request.idempotency_key:
+        with transaction(ctx.sessions) as session:
+            earlier = repo.find_image_by_idempotency_key(session, request.idempotency_key)
+        if earlier is not None:
+            return Accepted(earlier, created=False)
+    specs = profiles.resolve(ctx, request.profiles)
+    fetched = fetch(url, ctx.fetch_policy)
+    return create(ctx, fetched.content, specs, request)
+
+
+def create(ctx: Context, data: bytes, specs: dict[str, TransformSpec], request: Upload) -> Accepted:
+    """Store the original once (content-addressed), insert the rows, enqueue dispatch."""
+    info = probe(data, ctx.limits)
+    sha256 = hashlib.sha256(data).hexdigest()
+    key = original_key(sha256, TRAITS[info.format].extension)
+    variants = [repo.NewVariant(n, s.canonical(), s.spec_hash) for n, s in specs.items()]
+    with transaction(ctx.sessions) as session:
+        # Under the original's lock, so that a concurrent delete of another image with the
+        # same bytes cannot remove the object between our check and our commit.
+        repo.lock_original(session, key)
+        image = _insert(session, info, key, sha256, len(data), variants, request)
+        if not ctx.originals.exists(key):
+            ctx.originals.put(key, data, info.mime_type)
+    enqueue_dispatch(ctx, image.id)
+    return Accepted(image, created=True)
+
+
+def _insert(
+    session: Session,
+    info: ImageInfo,
+    key: str,
+    sha256: str,
+    size: int,
+    variants: list[repo.NewVariant],
+    request: Upload,
+) -> Image:
+    width, height = info.upright_size()
+    created = repo.create_image(
+        session,
+        original_key=key,
+        sha256=sha256,
+        mime_type=info.mime_type,
+        file_size=size,
+        width=width,
+        height=height,
+        frames=info.frames,
+        owner_id=request.owner_id,
+        callback_url=request.callback_url,
+        idempotency_key=request.idempotency_key,
+        variants=variants,
+    )
+    return repo.get_image(session, created.id)
+
+
+def enqueue_dispatch(ctx: Context, image_id: str) -> None:
+    """Hand the image to the queue; if the broker fails, the reconciler will pick it up."""
+    try:
+        ctx.tasks().dispatch(image_id)
+    except DarkroomError as exc:
+        log.warning("could not enqueue image %s, the reconciler will: %s", image_id, exc)
+
+
+def add_profiles(ctx: Context, image_id: str, names: Sequence[str]) -> Image:
+    """Request more profiles for an existing image."""
+    specs = profiles.resolve(ctx, names)
+    variants = [repo.NewVariant(n, s.canonical(), s.spec_hash) for n, s in specs.items()]
+    with transaction(ctx.sessions) as session:
+        repo.add_variants(session, image_id, variants)
+        image = repo.get_image(session, image_id)
+    enqueue_dispatch(ctx, image_id)
+    return image
+
+
+def get(ctx: Context, image_id: str) -> Image:
+    """The image with its variants; NotFound if there is none."""
+    with transaction(ctx.sessions) as session:
+        return repo.get_image(session, image_id)
+
+
+def list_page(
+    ctx: Context,
+    *,
+    owner_id: str | None,
+    status: Status | None,
+    limit: int,
+    cursor: str | None,
+) -> repo.Page[Image]:
+    """A page of images, newest first."""
+    with transaction(ctx.sessions) as session:
+        return repo.list_images(
+            session, owner_id=owner_id, status=status, limit=limit, cursor=cursor
+        )
+
+
+def original(ctx: Context, image_id: str) -> tuple[Image, bytes]:
+    """The image and its original bytes."""
+    image = get(ctx, image_id)
+    return image, ctx.originals.get(image.original_key)
+
+
+def variant(ctx: Context, image_id: str, profile: str) -> tuple[Image, ImageVariant, bytes]:
+    """A finished variant and its bytes; NotFound (saying its status) while it is not done."""
+    image = get(ctx, image_id)
+    found = next((v for v in image.variants if v.profile == profile), None)
+    if found is None:
+        raise NotFound(f"Image {image_id} has no variant {profile!r}.")
+    if found.status is not Status.DONE or found.output_key is None:
+        raise NotFound(
+            f"Variant {profile!r} of image {image_id} is {found.status.value}, not done yet.",
+            details={"status": found.status.value, "error": found.error_msg},
+        )
+    return image, found, ctx.outputs.get(found.output_key)
+
+
+def delete(ctx: Context, image_id: str) -> None:
+    """Delete the image's rows and objects; the original only when no other image shares it."""
+    with transaction(ctx.sessions) as session:
+        key = repo.get_image(session, image_id).original_key
+        repo.lock_original(session, key)
+        image = repo.delete_image(session, image_id)
+        if repo.count_images_with_original(session, key) == 0:
+            ctx.originals.delete(key)
+    for row in image.variants:
+        if row.output_key:
+            ctx.outputs.delete(row.output_key)

@@ -1,0 +1,109 @@
+"""Profiles: named, validated transformation specs stored in the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from darkroom.db import repo
+from darkroom.db.engine import transaction
+from darkroom.db.schema import Profile
+from darkroom.errors import InvalidRequest, UnknownProfile
+from darkroom.imaging import TransformSpec
+from darkroom.service.context import Context
+from darkroom.storage import is_profile_name
+
+DEFAULT_PROFILES: dict[str, dict[str, Any]] = {
+    "thumb_200": {"width": 200, "height": 200, "fit": "cover", "format": "jpeg"},
+    "webp_800": {"width": 800, "fit": "contain", "format": "webp"},
+    "avatar": {"width": 128, "height": 128, "fit": "cover", "gravity": "attention"},
+}
+
+
+@dataclass(frozen=True)
+class ProfileView:
+    """A profile as the API and CLI show it."""
+
+    name: str
+    spec: dict[str, Any]
+    spec_hash: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+def view(profile: Profile) -> ProfileView:
+    """The public form of a stored profile."""
+    return ProfileView(
+        name=profile.name,
+        spec=dict(profile.spec),
+        spec_hash=TransformSpec.coerce(profile.spec).spec_hash,
+        version=profile.version,
+        created_at=profile.created_at,
+        updated_at=profile.updated_at,
+    )
+
+
+def check_name(name: str) -> str:
+    """A valid profile name, or InvalidRequest saying what names look like."""
+    if not is_profile_name(name):
+        raise InvalidRequest(
+            f"Invalid profile name {name!r}: use 1-64 lowercase letters, digits, '_' or '-', "
+            "starting with a letter."
+        )
+    return name
+
+
+def list_profiles(ctx: Context) -> list[ProfileView]:
+    """Every profile, by name."""
+    with transaction(ctx.sessions) as session:
+        return [view(p) for p in repo.list_profiles(session)]
+
+
+def get_profile(ctx: Context, name: str) -> ProfileView:
+    """One profile; NotFound if there is none."""
+    with transaction(ctx.sessions) as session:
+        return view(repo.get_profile(session, name))
+
+
+def put_profile(ctx: Context, name: str, spec: Mapping[str, Any]) -> ProfileView:
+    """Create or replace a profile; its version goes up only when the spec's meaning changes."""
+    canonical = TransformSpec.coerce(dict(spec)).canonical()
+    with transaction(ctx.sessions) as session:
+        return view(repo.put_profile(session, check_name(name), canonical))
+
+
+def delete_profile(ctx: Context, name: str) -> None:
+    """Delete a profile; variants already made with it keep their spec."""
+    with transaction(ctx.sessions) as session:
+        repo.delete_profile(session, name)
+
+
+def ensure_defaults(ctx: Context) -> list[str]:
+    """Create the default profiles when no profile exists at all (a fresh installation)."""
+    with transaction(ctx.sessions) as session:
+        if repo.list_profiles(session):
+            return []
+        for name, spec in DEFAULT_PROFILES.items():
+            repo.put_profile(session, name, TransformSpec.coerce(spec).canonical())
+        return list(DEFAULT_PROFILES)
+
+
+def resolve(ctx: Context, names: Iterable[str] | None) -> dict[str, TransformSpec]:
+    """The specs of the named profiles (all profiles when `names` is None).
+
+    UnknownProfile lists every name that does not exist.
+    """
+    with transaction(ctx.sessions) as session:
+        stored = {p.name: p for p in repo.list_profiles(session)}
+    wanted = list(stored) if names is None else list(dict.fromkeys(names))
+    missing = [n for n in wanted if n not in stored]
+    if missing:
+        known = ", ".join(sorted(stored)) or "none"
+        raise UnknownProfile(
+            f"Unknown profile(s): {', '.join(missing)}. Known profiles: {known}.",
+            details={"unknown": missing, "known": sorted(stored)},
+        )
+    return {n: TransformSpec.coerce(stored[n].spec) for n in wanted}

@@ -1,0 +1,152 @@
+"""Variants: fan an image out to its variants, render one, and recover stuck work."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from darkroom.db import repo
+from darkroom.db.engine import transaction
+from darkroom.db.schema import ImageVariant, Status, utcnow
+from darkroom.errors import NotFound
+from darkroom.imaging import Rendered, render
+from darkroom.imaging.formats import TRAITS
+from darkroom.queue.retry import GiveUp, Retry, decide, describe
+from darkroom.service.context import Context
+from darkroom.storage import variant_key
+
+log = logging.getLogger(__name__)
+
+COMPLETION_EVENTS = {Status.DONE: "image.done", Status.FAILED: "image.failed"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one transform message did."""
+
+    variant_id: str
+    status: Status | None
+    """The variant's status afterwards; None when it was not ours to work on."""
+    retry_in: float | None = None
+
+
+def dispatch(ctx: Context, image_id: str) -> int:
+    """Enqueue one transform per pending variant of the image; returns how many."""
+    now = utcnow()
+    with transaction(ctx.sessions) as session:
+        variants = repo.get_image(session, image_id).variants
+    # A variant waiting out a retry delay already has its delayed message.
+    pending = [
+        v.id
+        for v in variants
+        if v.status is Status.PENDING and (v.next_attempt_at is None or v.next_attempt_at <= now)
+    ]
+    for variant_id in pending:
+        ctx.tasks().transform(variant_id)
+    return len(pending)
+
+
+def process(ctx: Context, variant_id: str) -> Outcome:
+    """Claim the variant, render it, store it and record the result; classify failures.
+
+    A redelivered or duplicated message finds the variant taken or done and does nothing;
+    a render that already reached storage is not repeated (the key is deterministic).
+    """
+    try:
+        with transaction(ctx.sessions) as session:
+            claimed = repo.claim_variant(session, variant_id, lease=ctx.lease)
+    except NotFound:
+        log.info("variant %s no longer exists (image deleted)", variant_id)
+        return Outcome(variant_id, None)
+    if claimed is None:
+        return Outcome(variant_id, None)
+    try:
+        key, result = _produce(ctx, claimed)
+    except Exception as exc:
+        return _failed(ctx, claimed, exc)
+    with transaction(ctx.sessions) as session:
+        change = repo.mark_variant_done(
+            session,
+            variant_id,
+            output_key=key,
+            width=result.width,
+            height=result.height,
+            file_size=result.size,
+            format=result.format.value,
+        )
+        _record_completion(session, change)
+    return Outcome(variant_id, Status.DONE)
+
+
+def _produce(ctx: Context, variant: ImageVariant) -> tuple[str, Rendered]:
+    original = ctx.originals.get(variant.image.original_key)
+    result: Rendered = render(original, variant.spec, limits=ctx.limits)
+    key = variant_key(
+        variant.image_id, variant.profile, variant.spec_hash, TRAITS[result.format].extension
+    )
+    # The key is the idempotency token: a retried render of the same spec writes the same
+    # bytes to the same place, so an existing object needs no second write.
+    if not ctx.outputs.exists(key):
+        ctx.outputs.put(key, result.data, result.mime_type)
+    return key, result
+
+
+def _failed(ctx: Context, variant: ImageVariant, exc: Exception) -> Outcome:
+    decision = decide(exc, variant.attempt_count)
+    with transaction(ctx.sessions) as session:
+        if isinstance(decision, Retry):
+            retry_at = utcnow() + timedelta(seconds=decision.delay)
+            repo.retry_variant(session, variant.id, error_msg=describe(exc), retry_at=retry_at)
+        else:
+            change = repo.mark_variant_failed(session, variant.id, error_msg=decision.reason)
+            # A worker whose lease ran out may fail after another finished the variant.
+            current = session.get(ImageVariant, variant.id, populate_existing=True)
+            if current is not None and current.status is Status.FAILED:
+                _dead_letter(session, variant, decision)
+                _record_completion(session, change)
+    if isinstance(decision, Retry):
+        log.warning(
+            "variant %s attempt %d failed, retrying in %.1fs: %s",
+            variant.id,
+            variant.attempt_count,
+            decision.delay,
+            exc,
+        )
+        ctx.tasks().transform(variant.id, delay=decision.delay)
+        return Outcome(variant.id, Status.PENDING, retry_in=decision.delay)
+    log.warning("variant %s failed for good: %s", variant.id, decision.reason)
+    return Outcome(variant.id, Status.FAILED)
+
+
+def _dead_letter(session: Session, variant: ImageVariant, decision: GiveUp) -> None:
+    repo.add_dead_letter(
+        session,
+        kind="transform",
+        image_id=variant.image_id,
+        variant_id=variant.id,
+        reason=decision.reason,
+        error_code=decision.code,
+        attempts=variant.attempt_count,
+        payload={"variant_id": variant.id, "profile": variant.profile, "spec": variant.spec},
+    )
+
+
+def _record_completion(session: Session, change: repo.ImageStatusChange) -> None:
+    kind = COMPLETION_EVENTS.get(change.after)
+    if kind is None or change.before == change.after:
+        return
+    repo.add_event(
+        session, kind=kind, image_id=change.image_id, payload={"status": change.after.value}
+    )
+
+
+def reconcile(ctx: Context, *, pending_grace: timedelta) -> int:
+    """Re-enqueue variants whose lease expired or that waited too long; returns how many."""
+    with transaction(ctx.sessions) as session:
+        stuck = [v.id for v in repo.find_stuck_variants(session, pending_grace=pending_grace)]
+    for variant_id in stuck:
+        ctx.tasks().transform(variant_id)
+    return len(stuck)

@@ -1,0 +1,267 @@
+"""Upload -> profiles -> async variants -> download, with the real embedded service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import pyvips
+import sqlalchemy as sa
+
+from darkroom.db.schema import DeadLetter, Image, ImageVariant
+from darkroom.imaging import ImageFormat
+from tests.corpus import Entry, ok_entries, read, rejected_entries
+from tests.integration.conftest import Service, start_service
+
+PROFILES = "thumb_200,webp_800,avatar"
+LOADERS = {
+    "jpeg": "jpegload_buffer",
+    "png": "pngload_buffer",
+    "webp": "webpload_buffer",
+    "avif": "heifload_buffer",
+    "gif": "gifload_buffer",
+    "tiff": "tiffload_buffer",
+}
+
+
+def cover(entry: Entry, side: int) -> tuple[float, float]:
+    width, height = entry.upright
+    scale = min(max(side / width, side / height), 1.0)
+    return min(side, width * scale), min(side, height * scale)
+
+
+def contain_width(entry: Entry, target: int) -> tuple[float, float]:
+    width, height = entry.upright
+    scale = min(target / width, 1.0)
+    return width * scale, height * scale
+
+
+@pytest.fixture(scope="module")
+def corpus_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
+    """Every ok corpus file uploaded with the three default profiles, processed to the end."""
+    root = tmp_path_factory.mktemp("corpus-run")
+    outcome: dict[str, dict[str, object]] = {}
+    for service in start_service(root)():
+        ids = {}
+        for entry in ok_entries():
+            response = service.upload(entry.read(), entry.file, profiles=PROFILES)
+            assert response.status_code == 202, response.text
+            ids[entry.file] = response.json()["id"]
+        for file, image_id in ids.items():
+            body = service.wait(image_id, timeout=180)
+            downloads = {v["profile"]: service.http.get(v["url"]) for v in body["variants"]}
+            outcome[file] = {"body": body, "downloads": downloads}
+    return outcome
+
+
+@pytest.mark.parametrize("entry", ok_entries(), ids=lambda e: e.file)
+def test_every_ok_image_gets_its_three_variants(
+    corpus_run: dict[str, dict[str, object]], entry: Entry
+) -> None:
+    run = corpus_run[entry.file]
+    body = run["body"]
+    assert isinstance(body, dict)
+    assert body["status"] == "done", body
+    variants = {v["profile"]: v for v in body["variants"]}
+    assert set(variants) == {"thumb_200", "webp_800", "avatar"}
+    expected = {
+        "thumb_200": (cover(entry, 200), "jpeg"),
+        "webp_800": (contain_width(entry, 800), "webp"),
+        "avatar": (cover(entry, 128), None),
+    }
+    downloads = run["downloads"]
+    assert isinstance(downloads, dict)
+    for profile, ((want_w, want_h), fmt) in expected.items():
+        variant = variants[profile]
+        assert variant["attempts"] == 1
+        response = downloads[profile]
+        assert response.status_code == 200
+        assert response.headers["content-length"] == str(variant["bytes"])
+        assert response.headers["etag"]
+        image = pyvips.Image.new_from_buffer(response.content, "")
+        assert abs(image.width - want_w) <= 1, profile
+        assert abs(image.height - want_h) <= 1, profile
+        assert (variant["width"], variant["height"]) == (image.width, image.height)
+        assert image.get("vips-loader") == LOADERS[variant["format"]]
+        assert response.headers["content-type"] == f"image/{variant['format']}"
+        if fmt is not None:
+            assert variant["format"] == fmt
+
+
+@pytest.mark.parametrize("entry", rejected_entries(), ids=lambda e: e.file)
+def test_rejected_upload_leaves_nothing_behind(service: Service, entry: Entry) -> None:
+    response = service.upload(entry.read(), entry.file)
+    body = response.json()
+    if response.status_code == 202:
+        # Truncated bodies have intact headers: accepted, then every variant fails for good.
+        assert "truncated" in entry.expected
+        final = service.wait(body["id"])
+        assert final["status"] == "failed"
+        assert all(v["status"] == "failed" and v["attempts"] == 1 for v in final["variants"])
+        assert all(
+            "corrupt or truncated" in v["error"] or "cannot be decoded" in v["error"]
+            for v in final["variants"]
+        )
+        return
+    assert 400 <= response.status_code < 500
+    assert body["error"]["code"] == entry.rejection.code
+    assert body["error"]["message"]
+    with service.runtime.ctx.sessions() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Image)) == 0
+    assert service.objects() == []
+
+
+def test_corrupt_variant_fails_once_with_a_dead_letter(service: Service) -> None:
+    response = service.upload(read("broken-truncated.jpg"), profiles="thumb_200")
+    final = service.wait(response.json()["id"])
+    variant = final["variants"][0]
+    assert (final["status"], variant["status"], variant["attempts"]) == ("failed", "failed", 1)
+    assert variant["error"].startswith("The JPEG image cannot be decoded")
+    with service.runtime.ctx.sessions() as session:
+        letters = session.scalars(sa.select(DeadLetter)).all()
+    assert [(d.variant_id, d.error_code, d.attempts) for d in letters] == [
+        (_variant_id(service, final["id"]), "corrupt_image", 1)
+    ]
+    pending = service.http.get(variant["url"])
+    assert pending.status_code == 404
+    assert pending.json()["error"]["details"]["status"] == "failed"
+
+
+def _variant_id(service: Service, image_id: str) -> str:
+    with service.runtime.ctx.sessions() as session:
+        return session.scalars(
+            sa.select(ImageVariant.id).where(ImageVariant.image_id == image_id)
+        ).one()
+
+
+def test_same_bytes_are_stored_once(service: Service) -> None:
+    data = read("jpeg-progressive.jpg")
+    first = service.upload(data, profiles="thumb_200").json()
+    second = service.upload(data, profiles="avatar").json()
+    assert first["id"] != second["id"]
+    assert first["sha256"] == second["sha256"]
+    assert len(service.objects("originals/")) == 1
+    service.wait(first["id"])
+    service.wait(second["id"])
+    assert service.http.delete(f"/v1/images/{first['id']}").status_code == 204
+    assert len(service.objects("originals/")) == 1  # still used by the second image
+    assert service.http.get(f"/v1/images/{second['id']}/original").content == data
+    assert service.http.delete(f"/v1/images/{second['id']}").status_code == 204
+    assert service.objects() == []
+    assert service.http.get(f"/v1/images/{second['id']}").status_code == 404
+
+
+def test_original_download_and_conditional_get(service: Service) -> None:
+    data = read("png-rgba-transparency.png")
+    image = service.upload(data, profiles="thumb_200").json()
+    response = service.http.get(f"/v1/images/{image['id']}/original")
+    assert response.content == data
+    assert response.headers["content-type"] == "image/png"
+    again = service.http.get(
+        f"/v1/images/{image['id']}/original", headers={"If-None-Match": response.headers["etag"]}
+    )
+    assert again.status_code == 304
+
+
+def test_idempotency_key_returns_the_first_answer(service: Service) -> None:
+    headers = {"Idempotency-Key": "order-42"}
+    data = read("jpeg-progressive.jpg")
+    first = service.http.post("/v1/images", files={"file": ("a", data)}, headers=headers)
+    second = service.http.post(
+        "/v1/images", files={"file": ("b", read("webp-lossy.webp"))}, headers=headers
+    )
+    assert (first.status_code, second.status_code) == (202, 202)
+    assert second.json()["id"] == first.json()["id"]
+    assert second.headers["idempotent-replay"] == "true"
+    assert len(service.http.get("/v1/images").json()["items"]) == 1
+
+
+def test_unknown_profile_is_422_and_stores_nothing(service: Service) -> None:
+    response = service.upload(read("jpeg-progressive.jpg"), profiles="thumb_200,poster")
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "unknown_profile"
+    assert "poster" in error["message"]
+    assert "thumb_200" in error["message"]
+    assert service.objects() == []
+
+
+def test_json_base64_upload_and_add_profiles(service: Service) -> None:
+    import base64
+
+    data = base64.b64encode(read("webp-lossy.webp")).decode()
+    created = service.http.post(
+        "/v1/images", json={"data": data, "profiles": ["thumb_200"], "owner_id": "u1"}
+    )
+    assert created.status_code == 202
+    image_id = created.json()["id"]
+    assert created.headers["location"] == f"/v1/images/{image_id}"
+    service.wait(image_id)
+    added = service.http.post(f"/v1/images/{image_id}/variants", json={"profiles": ["avatar"]})
+    assert added.status_code == 202
+    final = service.wait(image_id)
+    assert {v["profile"]: v["status"] for v in final["variants"]} == {
+        "avatar": "done",
+        "thumb_200": "done",
+    }
+    duplicate = service.http.post(f"/v1/images/{image_id}/variants", json={"profiles": ["avatar"]})
+    assert duplicate.status_code == 409
+
+
+def test_list_filters_and_paginates(service: Service) -> None:
+    data = [read(n) for n in ("webp-lossy.webp", "gif-static.gif", "tiff-rgb-lzw.tif")]
+    ids = [
+        service.upload(d, profiles="avatar", owner_id=f"o{i % 2}").json()["id"]
+        for i, d in enumerate(data)
+    ]
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = service.http.get("/v1/images", params=params).json()
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(reversed(ids))
+    owned = service.http.get("/v1/images", params={"owner_id": "o0"}).json()["items"]
+    assert [i["id"] for i in owned] == [ids[2], ids[0]]
+
+
+def test_bad_requests_get_clear_errors(service: Service, tmp_path: Path) -> None:
+    no_file = service.http.post(
+        "/v1/images", data={"profiles": "avatar"}, files={"other": ("x", b"1")}
+    )
+    assert no_file.status_code == 400
+    assert "'file'" in no_file.json()["error"]["message"]
+    both = service.http.post("/v1/images", json={"data": "AAAA", "url": "http://x"})
+    assert both.status_code == 400
+    plain = service.http.post(
+        "/v1/images", content=b"hello", headers={"content-type": "text/plain"}
+    )
+    assert plain.status_code == 400
+    bad64 = service.http.post("/v1/images", json={"data": "%%%"})
+    assert bad64.json()["error"]["message"] == "'data' is not valid base64."
+    missing = service.http.get("/v1/images/nope")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+
+
+def test_upload_over_the_limit_is_413(tmp_path: Path) -> None:
+    for service in start_service(tmp_path, max_upload_bytes=200_000)():
+        response = service.upload(read("jpeg-icc-400kb-progressive.jpg"))
+        assert response.status_code == 413
+        assert response.json()["error"]["code"] == "image_too_large"
+        assert service.objects() == []
+
+
+def test_output_formats_follow_the_profile(service: Service) -> None:
+    spec = {"width": 64, "height": 64, "fit": "cover", "format": "avif"}
+    assert service.http.put("/v1/profiles/tiny_avif", json=spec).status_code == 200
+    image = service.upload(read("jpeg-progressive.jpg"), profiles="tiny_avif").json()
+    final = service.wait(image["id"])
+    variant = final["variants"][0]
+    assert (variant["format"], variant["width"], variant["height"]) == (
+        ImageFormat.AVIF.value,
+        64,
+        64,
+    )
