@@ -92,17 +92,6 @@ def test_every_ok_image_gets_its_three_variants(
 def test_rejected_upload_leaves_nothing_behind(service: Service, entry: Entry) -> None:
     response = service.upload(entry.read(), entry.file)
     body = response.json()
-    if response.status_code == 202:
-        # Truncated bodies have intact headers: accepted, then every variant fails for good.
-        assert "truncated" in entry.expected
-        final = service.wait(body["id"])
-        assert final["status"] == "failed"
-        assert all(v["status"] == "failed" and v["attempts"] == 1 for v in final["variants"])
-        assert all(
-            "corrupt or truncated" in v["error"] or "cannot be decoded" in v["error"]
-            for v in final["variants"]
-        )
-        return
     assert 400 <= response.status_code < 500
     assert body["error"]["code"] == entry.rejection.code
     assert body["error"]["message"]
@@ -111,16 +100,18 @@ def test_rejected_upload_leaves_nothing_behind(service: Service, entry: Entry) -
     assert service.objects() == []
 
 
-def test_corrupt_variant_fails_once_with_a_dead_letter(service: Service) -> None:
-    response = service.upload(read("broken-truncated.jpg"), profiles="thumb_200")
+def test_permanent_failure_fails_once_with_a_dead_letter(service: Service) -> None:
+    outside = {"crop": {"left": 0, "top": 0, "width": 5000, "height": 10}, "format": "png"}
+    assert service.http.put("/v1/profiles/too_wide", json=outside).status_code == 200
+    response = service.upload(read("jpeg-progressive.jpg"), profiles="too_wide")
     final = service.wait(response.json()["id"])
     variant = final["variants"][0]
     assert (final["status"], variant["status"], variant["attempts"]) == ("failed", "failed", 1)
-    assert variant["error"].startswith("The JPEG image cannot be decoded")
+    assert variant["error"].startswith("The crop 0,0,5000,10")
     with service.runtime.ctx.sessions() as session:
         letters = session.scalars(sa.select(DeadLetter)).all()
     assert [(d.variant_id, d.error_code, d.attempts) for d in letters] == [
-        (_variant_id(service, final["id"]), "corrupt_image", 1)
+        (_variant_id(service, final["id"]), "invalid_spec", 1)
     ]
     pending = service.http.get(variant["url"])
     assert pending.status_code == 404

@@ -7,6 +7,7 @@ from darkroom.imaging.pipeline import Rendered, render
 from darkroom.imaging.probe import ImageInfo, probe
 from darkroom.imaging.query import parse_query, to_query
 from darkroom.imaging.spec import Crop, Fit, Gravity, OutputFormat, TransformSpec, Watermark
+from darkroom.imaging.verify import verify
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -25,4 +26,5 @@ __all__ = [
     "probe",
     "render",
     "to_query",
+    "verify",
 ]

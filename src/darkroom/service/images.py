@@ -14,7 +14,7 @@ from darkroom.db.engine import transaction
 from darkroom.db.schema import Image, ImageVariant, Status
 from darkroom.errors import DarkroomError, NotFound
 from darkroom.fetch import fetch
-from darkroom.imaging import ImageInfo, TransformSpec, probe
+from darkroom.imaging import ImageInfo, TransformSpec, verify
 from darkroom.imaging.formats import TRAITS
 from darkroom.service import profiles
 from darkroom.service.context import Context
@@ -67,7 +67,7 @@ def upload_from_url(ctx: Context, url: str, request: Upload) -> Accepted:
 
 def create(ctx: Context, data: bytes, specs: dict[str, TransformSpec], request: Upload) -> Accepted:
     """Store the original once (content-addressed), insert the rows, enqueue dispatch."""
-    info = probe(data, ctx.limits)
+    info = verify(data, ctx.limits)
     sha256 = hashlib.sha256(data).hexdigest()
     key = original_key(sha256, TRAITS[info.format].extension)
     variants = [repo.NewVariant(n, s.canonical(), s.spec_hash) for n, s in specs.items()]

@@ -13,7 +13,7 @@ import pytest
 import pyvips
 
 from darkroom import errors
-from darkroom.imaging import ImageFormat, Limits, probe, render
+from darkroom.imaging import ImageFormat, Limits, probe, render, verify
 from darkroom.imaging.formats import sniff
 from tests.corpus import Entry, ok_entries, read, rejected_entries
 
@@ -38,6 +38,17 @@ def test_rejected_files_fail_at_probe_or_decode(entry: Entry) -> None:
         return
     with pytest.raises(entry.rejection):
         probe(entry.read())
+
+
+@pytest.mark.parametrize("entry", rejected_entries(), ids=lambda e: e.file)
+def test_verify_refuses_every_rejected_file(entry: Entry) -> None:
+    with pytest.raises(entry.rejection):
+        verify(entry.read())
+
+
+@pytest.mark.parametrize("entry", ok_entries(), ids=lambda e: e.file)
+def test_verify_accepts_every_ok_file(entry: Entry) -> None:
+    assert verify(entry.read()) == probe(entry.read())
 
 
 @pytest.mark.parametrize(
