@@ -256,3 +256,21 @@ def test_output_formats_follow_the_profile(service: Service) -> None:
         64,
         64,
     )
+
+
+def test_concurrent_requests_with_one_idempotency_key_make_one_image(service: Service) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = read("webp-lossy.webp")
+
+    def post(_: int) -> tuple[int, str]:
+        response = service.http.post(
+            "/v1/images", files={"file": ("a", data)}, headers={"Idempotency-Key": "same"}
+        )
+        return response.status_code, response.json()["id"]
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(post, range(6)))
+    assert {status for status, _ in results} == {202}
+    assert len({image_id for _, image_id in results}) == 1
+    assert len(service.http.get("/v1/images").json()["items"]) == 1

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from darkroom.db import repo
 from darkroom.db.engine import transaction
 from darkroom.db.schema import Image, ImageVariant, Status
-from darkroom.errors import DarkroomError, NotFound
+from darkroom.errors import Conflict, DarkroomError, NotFound
 from darkroom.fetch import fetch
 from darkroom.imaging import ImageInfo, TransformSpec, verify
 from darkroom.imaging.formats import TRAITS
@@ -44,25 +44,28 @@ class Accepted:
 
 def upload(ctx: Context, data: bytes, request: Upload) -> Accepted:
     """Validate, store and record an image with its profiles; enqueue its variants."""
-    if request.idempotency_key:
-        with transaction(ctx.sessions) as session:
-            earlier = repo.find_image_by_idempotency_key(session, request.idempotency_key)
-        if earlier is not None:
-            return Accepted(earlier, created=False)
-    specs = profiles.resolve(ctx, request.profiles)
-    return create(ctx, data, specs, request)
+    earlier = _replay(ctx, request)
+    if earlier is not None:
+        return earlier
+    return create(ctx, data, profiles.resolve(ctx, request.profiles), request)
 
 
 def upload_from_url(ctx: Context, url: str, request: Upload) -> Accepted:
     """Fetch an image from a URL (SSRF-safe, size-limited) and upload it."""
-    if request.idempotency_key:
-        with transaction(ctx.sessions) as session:
-            earlier = repo.find_image_by_idempotency_key(session, request.idempotency_key)
-        if earlier is not None:
-            return Accepted(earlier, created=False)
+    earlier = _replay(ctx, request)
+    if earlier is not None:
+        return earlier
     specs = profiles.resolve(ctx, request.profiles)
-    fetched = fetch(url, ctx.fetch_policy)
-    return create(ctx, fetched.content, specs, request)
+    return create(ctx, fetch(url, ctx.fetch_policy).content, specs, request)
+
+
+def _replay(ctx: Context, request: Upload) -> Accepted | None:
+    """The image an earlier request with the same Idempotency-Key created, if any."""
+    if not request.idempotency_key:
+        return None
+    with transaction(ctx.sessions) as session:
+        earlier = repo.find_image_by_idempotency_key(session, request.idempotency_key)
+    return None if earlier is None else Accepted(earlier, created=False)
 
 
 def create(ctx: Context, data: bytes, specs: dict[str, TransformSpec], request: Upload) -> Accepted:
@@ -71,13 +74,20 @@ def create(ctx: Context, data: bytes, specs: dict[str, TransformSpec], request: 
     sha256 = hashlib.sha256(data).hexdigest()
     key = original_key(sha256, TRAITS[info.format].extension)
     variants = [repo.NewVariant(n, s.canonical(), s.spec_hash) for n, s in specs.items()]
-    with transaction(ctx.sessions) as session:
-        # Under the original's lock, so that a concurrent delete of another image with the
-        # same bytes cannot remove the object between our check and our commit.
-        repo.lock_original(session, key)
-        image = _insert(session, info, key, sha256, len(data), variants, request)
-        if not ctx.originals.exists(key):
-            ctx.originals.put(key, data, info.mime_type)
+    try:
+        with transaction(ctx.sessions) as session:
+            # Under the original's lock, so that a concurrent delete of another image with
+            # the same bytes cannot remove the object between our check and our commit.
+            repo.lock_original(session, key)
+            image = _insert(session, info, key, sha256, len(data), variants, request)
+            if not ctx.originals.exists(key):
+                ctx.originals.put(key, data, info.mime_type)
+    except Conflict:
+        # A concurrent request with the same Idempotency-Key won the insert: answer as it did.
+        earlier = _replay(ctx, request)
+        if earlier is None:
+            raise
+        return earlier
     enqueue_dispatch(ctx, image.id)
     return Accepted(image, created=True)
 
