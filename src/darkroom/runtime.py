@@ -26,9 +26,10 @@ log = logging.getLogger(__name__)
 class Reconciler:
     """A thread that periodically re-enqueues stuck variants: the DB is the source of truth."""
 
-    def __init__(self, ctx: Context, interval: float) -> None:
+    def __init__(self, ctx: Context, interval: float, pending_grace: timedelta) -> None:
         self._ctx = ctx
         self._interval = interval
+        self._pending_grace = pending_grace
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="darkroom-reconciler", daemon=True)
 
@@ -49,7 +50,7 @@ class Reconciler:
     def run_once(self) -> int:
         """One pass; errors are logged and the next pass tries again."""
         try:
-            count = variants.reconcile(self._ctx, pending_grace=timedelta(seconds=self._interval))
+            count = variants.reconcile(self._ctx, pending_grace=self._pending_grace)
         except Exception:
             log.exception("reconciler pass failed")
             return 0
@@ -74,7 +75,13 @@ class Embedded:
         self.worker = dramatiq.Worker(
             self.broker, worker_threads=settings.workers, worker_timeout=100
         )
-        self.reconciler = Reconciler(self.ctx, settings.reconcile_interval_seconds)
+        # A pending variant is presumed to have lost its message only after a full lease:
+        # a shorter grace would pile duplicate messages onto a merely long queue.
+        self.reconciler = Reconciler(
+            self.ctx,
+            settings.reconcile_interval_seconds,
+            pending_grace=timedelta(seconds=settings.lease_seconds),
+        )
 
     def start(self) -> None:
         """Start the workers, recover what a previous run left unfinished, start reconciling."""

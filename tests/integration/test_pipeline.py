@@ -274,3 +274,26 @@ def test_concurrent_requests_with_one_idempotency_key_make_one_image(service: Se
     assert {status for status, _ in results} == {202}
     assert len({image_id for _, image_id in results}) == 1
     assert len(service.http.get("/v1/images").json()["items"]) == 1
+
+
+def test_reconciler_recovers_a_variant_whose_worker_vanished(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from darkroom.db.schema import Status, utcnow
+
+    for service in start_service(tmp_path, lease_seconds=1)():
+        image = service.upload(read("webp-lossy.webp"), profiles="avatar").json()
+        service.wait(image["id"])
+        # As if a worker had claimed it again and died: processing, lease long expired.
+        with service.runtime.ctx.sessions.begin() as session:
+            session.execute(
+                sa.update(ImageVariant)
+                .where(ImageVariant.image_id == image["id"])
+                .values(status=Status.PROCESSING, lease_until=utcnow() - timedelta(seconds=5))
+            )
+            session.execute(
+                sa.update(Image).where(Image.id == image["id"]).values(status=Status.PROCESSING)
+            )
+        final = service.wait(image["id"], timeout=20)
+        assert final["status"] == "done"
+        assert final["variants"][0]["attempts"] == 2

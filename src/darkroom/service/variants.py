@@ -67,17 +67,22 @@ def process(ctx: Context, variant_id: str) -> Outcome:
         key, result = _produce(ctx, claimed)
     except Exception as exc:
         return _failed(ctx, claimed, exc)
-    with transaction(ctx.sessions) as session:
-        change = repo.mark_variant_done(
-            session,
-            variant_id,
-            output_key=key,
-            width=result.width,
-            height=result.height,
-            file_size=result.size,
-            format=result.format.value,
-        )
-        _record_completion(session, change)
+    try:
+        with transaction(ctx.sessions) as session:
+            change = repo.mark_variant_done(
+                session,
+                variant_id,
+                output_key=key,
+                width=result.width,
+                height=result.height,
+                file_size=result.size,
+                format=result.format.value,
+            )
+            _record_completion(session, change)
+    except NotFound:
+        # The image was deleted while we rendered: do not leave its output behind.
+        ctx.outputs.delete(key)
+        return Outcome(variant_id, None)
     return Outcome(variant_id, Status.DONE)
 
 
