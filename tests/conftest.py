@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
@@ -77,7 +78,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'darkroom.db'}"
         return
-    admin: Engine = request.getfixturevalue("postgres_admin")
+    with new_postgres_database(request.getfixturevalue("postgres_admin")) as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_admin: Engine) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped after the test."""
+    with new_postgres_database(postgres_admin) as url:
+        yield url
+
+
+@contextmanager
+def new_postgres_database(admin: Engine) -> Iterator[str]:
+    """Create a uniquely named database, yield its URL, drop it (even if still in use)."""
     name = f"darkroom_test_{secrets.token_hex(6)}"
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')

@@ -15,6 +15,8 @@ from darkroom.settings import Settings, load_settings, settings_table
 app = typer.Typer(help="Darkroom: self-hosted image processing.", no_args_is_help=True)
 profiles_app = typer.Typer(help="Manage the profiles stored in the database.", no_args_is_help=True)
 app.add_typer(profiles_app, name="profiles")
+dlq_app = typer.Typer(help="Inspect, replay and purge dead letters.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
 
 
 def _settings_epilog() -> str:
@@ -61,6 +63,51 @@ def serve(
         timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
     )
     GracefulServer(config).run()
+
+
+@app.command(epilog=_settings_epilog())
+def api(
+    host: Annotated[str | None, typer.Option(help="Address to bind (DARKROOM_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port (DARKROOM_PORT).")] = None,
+) -> None:
+    """Run the HTTP API only; the work goes through the broker to `darkroom worker`s."""
+    import uvicorn
+
+    from darkroom.roles import api_app
+    from darkroom.server import GracefulServer
+
+    settings = _load(host=host, port=port)
+    application = _or_exit(lambda: api_app(settings))
+    config = uvicorn.Config(
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
+    )
+    GracefulServer(config).run()
+
+
+@app.command(epilog=_settings_epilog())
+def worker(
+    queues: Annotated[
+        str, typer.Option(help="Comma-separated queues to consume: dispatch, transform.")
+    ] = "dispatch,transform",
+    processes: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="Threads per process (DARKROOM_WORKERS).")
+    ] = None,
+) -> None:
+    """Consume the queues (and reconcile stuck work) until SIGTERM."""
+    from darkroom.roles import WorkerProcess, run_worker_processes
+
+    if processes > 1:
+        argv = ["worker", "--queues", queues] + (["--threads", str(threads)] if threads else [])
+        raise typer.Exit(run_worker_processes(argv, processes))
+    settings = _load(workers=threads)
+    names = [q.strip() for q in queues.split(",") if q.strip()]
+    process = _or_exit(lambda: WorkerProcess(settings, names, settings.workers))
+    process.run()
 
 
 @app.command()
@@ -131,6 +178,69 @@ def profiles_delete(name: str) -> None:
     ctx = _context()
     _or_exit(lambda: profiles.delete_profile(ctx, name))
     typer.echo(f"deleted {name}")
+
+
+@profiles_app.command("backfill")
+def profiles_backfill(name: str) -> None:
+    """Produce a profile for every existing image that lacks it (needs a shared broker)."""
+    from darkroom.roles import connect
+    from darkroom.service import profiles
+
+    ctx, queue = _or_exit(lambda: connect(_load()))
+    try:
+        count = _or_exit(lambda: profiles.backfill(ctx, name))
+    finally:
+        queue.broker.close()
+    typer.echo(f"queued {name} for {count} image(s)")
+
+
+@dlq_app.command("list")
+def dlq_list(
+    all_: Annotated[bool, typer.Option("--all", help="Include replayed letters.")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=200)] = 50,
+) -> None:
+    """Print dead letters, newest first, as JSON lines."""
+    from darkroom.api.views import dead_letter_view
+    from darkroom.service import dead_letters
+
+    ctx = _context()
+    page = _or_exit(
+        lambda: dead_letters.list_page(ctx, include_replayed=all_, limit=limit, cursor=None)
+    )
+    for letter in page.items:
+        typer.echo(json.dumps(dead_letter_view(letter)))
+
+
+@dlq_app.command("replay")
+def dlq_replay(letter_ids: list[str]) -> None:
+    """Requeue the work of these dead letters (needs a shared broker)."""
+    from darkroom.roles import connect
+    from darkroom.service import dead_letters
+
+    ctx, queue = _or_exit(lambda: connect(_load()))
+    try:
+        for letter_id in letter_ids:
+            _or_exit(lambda: dead_letters.replay(ctx, letter_id))  # noqa: B023 (called at once)
+            typer.echo(f"replayed {letter_id}")
+    finally:
+        queue.broker.close()
+
+
+@dlq_app.command("purge")
+def dlq_purge(
+    older_than_days: Annotated[
+        float | None, typer.Option(min=0, help="Only letters older than this.")
+    ] = None,
+) -> None:
+    """Delete dead-letter records; the failed variants stay failed."""
+    from datetime import timedelta
+
+    from darkroom.db.schema import utcnow
+    from darkroom.service import dead_letters
+
+    ctx = _context()
+    before = utcnow() - timedelta(days=older_than_days) if older_than_days is not None else None
+    typer.echo(f"purged {_or_exit(lambda: dead_letters.purge(ctx, before=before))} dead letter(s)")
 
 
 def _or_exit(call: Any) -> Any:

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 import darkroom
 from darkroom.api.errors import install_error_handlers
-from darkroom.api.routes import health, images, jobs, profiles
+from darkroom.api.routes import dead_letters, health, images, jobs, profiles
 from darkroom.service.context import Context
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -30,6 +30,6 @@ def create_app(ctx: Context, *, lifespan: Lifespan = _no_lifespan) -> FastAPI:
     )
     app.state.ctx = ctx
     install_error_handlers(app)
-    for module in (health, images, profiles, jobs):
+    for module in (health, images, profiles, jobs, dead_letters):
         app.include_router(module.router)
     return app

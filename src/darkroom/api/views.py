@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from darkroom.db.schema import Image, ImageVariant
+from darkroom.db.schema import DeadLetter, Image, ImageVariant
 from darkroom.imaging.formats import TRAITS, ImageFormat
 from darkroom.service.profiles import ProfileView
 
@@ -70,3 +70,19 @@ def profile_view(profile: ProfileView) -> dict[str, Any]:
 def media_type(fmt: str | None) -> str:
     """The media type of a stored variant's format name."""
     return TRAITS[ImageFormat(fmt)].mime_type if fmt else "application/octet-stream"
+
+
+def dead_letter_view(letter: DeadLetter) -> dict[str, Any]:
+    """A dead letter: what failed, why, after how many attempts, and whether replayed."""
+    return {
+        "id": letter.id,
+        "kind": letter.kind,
+        "image_id": letter.image_id,
+        "variant_id": letter.variant_id,
+        "reason": letter.reason,
+        "error_code": letter.error_code,
+        "attempts": letter.attempts,
+        "payload": letter.payload,
+        "created_at": isotime(letter.created_at),
+        "replayed_at": isotime(letter.replayed_at) if letter.replayed_at else None,
+    }

@@ -79,3 +79,11 @@ def mark_dead_letter_replayed(
     if rowcount(result) != 1:
         raise Conflict(f"Dead letter {letter_id} was already replayed.")
     return letter
+
+
+def purge_dead_letters(session: Session, *, before: datetime | None = None) -> int:
+    """Delete dead letters (all, or those created before `before`); how many went."""
+    stmt = sa.delete(DeadLetter).execution_options(synchronize_session=False)
+    if before is not None:
+        stmt = stmt.where(DeadLetter.created_at < before)
+    return rowcount(session.execute(stmt))

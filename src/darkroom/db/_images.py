@@ -226,3 +226,18 @@ def _refuse_duplicate_profiles(variants: Sequence[NewVariant]) -> None:
     repeated = sorted({p for p in profiles if profiles.count(p) > 1})
     if repeated:
         raise InvalidRequest(f"Profiles requested more than once: {', '.join(repeated)}.")
+
+
+def images_without_profile(
+    session: Session, profile: str, *, after_id: str | None = None, limit: int = 500
+) -> list[str]:
+    """Ids of images that have no variant for `profile`, oldest first, after `after_id`."""
+    has_it = (
+        sa.select(ImageVariant.id)
+        .where(ImageVariant.image_id == Image.id, ImageVariant.profile == profile)
+        .exists()
+    )
+    stmt = sa.select(Image.id).where(~has_it)
+    if after_id is not None:
+        stmt = stmt.where(Image.id > after_id)
+    return list(session.scalars(stmt.order_by(Image.id).limit(limit)))

@@ -234,3 +234,22 @@ def _image_id_of(session: Session, variant_id: str) -> str:
     if image_id is None:
         raise NotFound(f"Variant {variant_id} not found.")
     return image_id
+
+
+def requeue_variant(session: Session, variant_id: str, *, now: datetime | None = None) -> None:
+    """Give a failed variant a fresh start (pending, no attempts yet), e.g. to replay it."""
+    now = now or utcnow()
+    image_id = _image_id_of(session, variant_id)
+    session.execute(
+        sa.update(ImageVariant)
+        .where(ImageVariant.id == variant_id)
+        .values(
+            status=Status.PENDING,
+            attempt_count=0,
+            error_msg=None,
+            next_attempt_at=None,
+            lease_until=None,
+            updated_at=now,
+        )
+    )
+    refresh_image_status(session, image_id, now=now)

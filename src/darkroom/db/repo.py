@@ -14,6 +14,7 @@ from darkroom.db._dead_letters import (
     get_dead_letter,
     list_dead_letters,
     mark_dead_letter_replayed,
+    purge_dead_letters,
 )
 from darkroom.db._events import add_event, claim_due_events, mark_event_delivered, mark_event_failed
 from darkroom.db._images import (
@@ -24,6 +25,7 @@ from darkroom.db._images import (
     delete_image,
     find_image_by_idempotency_key,
     get_image,
+    images_without_profile,
     list_images,
     lock_original,
 )
@@ -39,6 +41,7 @@ from darkroom.db._variants import (
     mark_variant_failed,
     refresh_image_status,
     release_leases,
+    requeue_variant,
     retry_variant,
 )
 
@@ -62,6 +65,7 @@ __all__ = [
     "get_image",
     "get_profile",
     "image_status_for",
+    "images_without_profile",
     "list_dead_letters",
     "list_images",
     "list_profiles",
@@ -71,8 +75,10 @@ __all__ = [
     "mark_event_failed",
     "mark_variant_done",
     "mark_variant_failed",
+    "purge_dead_letters",
     "put_profile",
     "refresh_image_status",
     "release_leases",
+    "requeue_variant",
     "retry_variant",
 ]

@@ -24,7 +24,8 @@ def make_broker(url: str) -> dramatiq.Broker:
     if scheme == "memory":
         broker: dramatiq.Broker = StubBroker()
     elif scheme in ("amqp", "amqps"):
-        broker = _optional_broker("rabbitmq", "RabbitmqBroker", url)
+        # Publisher confirms: an upload is only answered once its message is on the broker.
+        broker = _optional_broker("rabbitmq", "RabbitmqBroker", url, confirm_delivery=True)
     elif scheme in ("redis", "rediss"):
         broker = _optional_broker("redis", "RedisBroker", url)
     else:
@@ -35,14 +36,14 @@ def make_broker(url: str) -> dramatiq.Broker:
     return broker
 
 
-def _optional_broker(extra: str, class_name: str, url: str) -> dramatiq.Broker:
+def _optional_broker(extra: str, class_name: str, url: str, **options: bool) -> dramatiq.Broker:
     try:
         module = __import__(f"dramatiq.brokers.{extra}", fromlist=[class_name])
     except ImportError:
         raise ConfigurationError(
             f"The {extra} broker needs its extra: pip install 'darkroom[{extra}]'."
         ) from None
-    broker: dramatiq.Broker = getattr(module, class_name)(url=url)
+    broker: dramatiq.Broker = getattr(module, class_name)(url=url, **options)
     return broker
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from darkroom.db import repo
 from darkroom.db.engine import transaction
 from darkroom.db.schema import Profile
-from darkroom.errors import InvalidRequest, UnknownProfile
+from darkroom.errors import Conflict, InvalidRequest, NotFound, UnknownProfile
 from darkroom.imaging import TransformSpec
 from darkroom.service.context import Context
 from darkroom.storage import is_profile_name
@@ -83,12 +83,15 @@ def delete_profile(ctx: Context, name: str) -> None:
 
 def ensure_defaults(ctx: Context) -> list[str]:
     """Create the default profiles when no profile exists at all (a fresh installation)."""
-    with transaction(ctx.sessions) as session:
-        if repo.list_profiles(session):
-            return []
-        for name, spec in DEFAULT_PROFILES.items():
-            repo.put_profile(session, name, TransformSpec.coerce(spec).canonical())
-        return list(DEFAULT_PROFILES)
+    try:
+        with transaction(ctx.sessions) as session:
+            if repo.list_profiles(session):
+                return []
+            for name, spec in DEFAULT_PROFILES.items():
+                repo.put_profile(session, name, TransformSpec.coerce(spec).canonical())
+    except Conflict:
+        return []  # another process starting at the same time created them
+    return list(DEFAULT_PROFILES)
 
 
 def resolve(ctx: Context, names: Iterable[str] | None) -> dict[str, TransformSpec]:
@@ -107,3 +110,24 @@ def resolve(ctx: Context, names: Iterable[str] | None) -> dict[str, TransformSpe
             details={"unknown": missing, "known": sorted(stored)},
         )
     return {n: TransformSpec.coerce(stored[n].spec) for n in wanted}
+
+
+def backfill(ctx: Context, name: str) -> int:
+    """Request `name` for every existing image that lacks it; how many images were queued."""
+    spec = resolve(ctx, [name])[name]
+    wanted = [repo.NewVariant(name, spec.canonical(), spec.spec_hash)]
+    queued, after = 0, None
+    while True:
+        with transaction(ctx.sessions) as session:
+            batch = repo.images_without_profile(session, name, after_id=after)
+        if not batch:
+            return queued
+        for image_id in batch:
+            try:
+                with transaction(ctx.sessions) as session:
+                    repo.add_variants(session, image_id, wanted)
+            except (Conflict, NotFound):
+                continue  # added or deleted meanwhile: nothing to do
+            ctx.tasks().dispatch(image_id)
+            queued += 1
+        after = batch[-1]

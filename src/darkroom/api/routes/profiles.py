@@ -41,3 +41,9 @@ async def delete_profile(ctx: Ctx, name: str) -> Response:
     """Delete a profile; existing variants keep their spec."""
     await blocking(profiles.delete_profile, ctx, name)
     return Response(status_code=204)
+
+
+@router.post("/{name}/backfill", status_code=202)
+async def backfill(ctx: Ctx, name: str) -> dict[str, Any]:
+    """Produce this profile for every existing image that does not have it yet."""
+    return {"profile": name, "images_queued": await blocking(profiles.backfill, ctx, name)}
