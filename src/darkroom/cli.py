@@ -97,16 +97,24 @@ def worker(
     threads: Annotated[
         int | None, typer.Option(min=1, help="Threads per process (DARKROOM_WORKERS).")
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve Prometheus metrics on this port (+ process index)."),
+    ] = None,
 ) -> None:
     """Consume the queues (and reconcile stuck work) until SIGTERM."""
     from darkroom.roles import WorkerProcess, run_worker_processes
 
     if processes > 1:
         argv = ["worker", "--queues", queues] + (["--threads", str(threads)] if threads else [])
-        raise typer.Exit(run_worker_processes(argv, processes))
+        raise typer.Exit(run_worker_processes(argv, processes, metrics_port))
     settings = _load(workers=threads)
     names = [q.strip() for q in queues.split(",") if q.strip()]
     process = _or_exit(lambda: WorkerProcess(settings, names, settings.workers))
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=settings.host, registry=process.ctx.registry)
     process.run()
 
 

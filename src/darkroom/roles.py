@@ -93,14 +93,21 @@ class WorkerProcess:
         self.ctx.engine.dispose()
 
 
-def run_worker_processes(argv: Sequence[str], processes: int) -> int:
+def run_worker_processes(argv: Sequence[str], processes: int, metrics_port: int | None) -> int:
     """Run `processes` copies of this worker command; stop them all on SIGTERM/SIGINT.
 
     Separate processes, not threads, give libvips and Python each core: a GIL-bound
-    thread pool would leave cores idle on the Python parts of a transform.
+    thread pool would leave cores idle on the Python parts of a transform. Each child
+    serves its metrics on `metrics_port + index`.
     """
-    command = [sys.executable, "-m", "darkroom", *argv, "--processes", "1"]
-    children = [subprocess.Popen(command) for _ in range(processes)]
+    base = [sys.executable, "-m", "darkroom", *argv, "--processes", "1"]
+
+    def command(index: int) -> list[str]:
+        if metrics_port is None:
+            return base
+        return [*base, "--metrics-port", str(metrics_port + index)]
+
+    children = [subprocess.Popen(command(i)) for i in range(processes)]
 
     def forward(signum: int, _frame: object) -> None:
         for child in children:

@@ -222,3 +222,17 @@ def test_health_and_ready(service: Service) -> None:
         "storage": {"ok": True},
         "broker": {"ok": True},
     }
+
+
+def test_metrics_expose_backlog_and_work(service: Service) -> None:
+    image = service.upload(read("webp-lossy.webp"), profiles="thumb_200,avatar").json()
+    service.wait(image["id"])
+    response = service.http.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    lines = set(response.text.splitlines())
+    assert 'darkroom_variants{status="done"} 2.0' in lines
+    assert 'darkroom_variants{status="pending"} 0.0' in lines
+    assert "darkroom_uploads_total 1.0" in lines
+    assert 'darkroom_transforms_total{outcome="done"} 2.0' in lines
+    assert "darkroom_transform_seconds_count 2.0" in lines

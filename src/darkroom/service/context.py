@@ -6,12 +6,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
+from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from darkroom.db.engine import create_engine, session_factory
 from darkroom.fetch import FetchPolicy
 from darkroom.imaging import Limits
+from darkroom.metrics import WorkMetrics, build_registry
 from darkroom.settings import Settings
 from darkroom.storage import ObjectStore, open_store
 
@@ -43,6 +45,8 @@ class Context:
     outputs: ObjectStore
     limits: Limits
     fetch_policy: FetchPolicy
+    registry: CollectorRegistry
+    metrics: WorkMetrics
     queue: TaskQueue | None = field(default=None)
 
     @property
@@ -61,7 +65,10 @@ def build_context(settings: Settings) -> Context:
     """Open the database engine and the stores the settings name."""
     engine = create_engine(settings.database_url)
     limits = settings.limits()
+    registry, metrics = build_registry(engine)
     return Context(
+        registry=registry,
+        metrics=metrics,
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),

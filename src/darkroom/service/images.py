@@ -88,6 +88,7 @@ def create(ctx: Context, data: bytes, specs: dict[str, TransformSpec], request: 
         if earlier is None:
             raise
         return earlier
+    ctx.metrics.uploads.inc()
     enqueue_dispatch(ctx, image.id)
     return Accepted(image, created=True)
 

@@ -55,6 +55,20 @@ def process(ctx: Context, variant_id: str) -> Outcome:
     A redelivered or duplicated message finds the variant taken or done and does nothing;
     a render that already reached storage is not repeated (the key is deterministic).
     """
+    with ctx.metrics.timing():
+        outcome = _process(ctx, variant_id)
+    label = (
+        "skipped"
+        if outcome.status is None
+        else "retry"
+        if outcome.retry_in
+        else outcome.status.value
+    )
+    ctx.metrics.transforms.labels(outcome=label).inc()
+    return outcome
+
+
+def _process(ctx: Context, variant_id: str) -> Outcome:
     try:
         with transaction(ctx.sessions) as session:
             claimed = repo.claim_variant(session, variant_id, lease=ctx.lease)

@@ -6,11 +6,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from darkroom.api.deps import Ctx, blocking
 from darkroom.db.engine import db_errors
 from darkroom.errors import DarkroomError
+from darkroom.metrics import CONTENT_TYPE, render
 from darkroom.service.context import Context
 
 router = APIRouter(tags=["health"])
@@ -52,3 +53,9 @@ def _probe(check: Any) -> dict[str, Any]:
     except Exception as exc:
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
     return {"ok": True}
+
+
+@router.get("/metrics")
+async def metrics(ctx: Ctx) -> Response:
+    """Prometheus metrics: variants by status (the backlog) and this process's counters."""
+    return Response(await blocking(render, ctx.registry), media_type=CONTENT_TYPE)
