@@ -176,3 +176,27 @@ def test_uploads_survive_a_broker_outage(
         while not all(http.get(f"/v1/images/{i}").json()["status"] == "done" for i in ids):
             assert time.monotonic() < deadline
             time.sleep(0.25)
+
+
+def test_worker_and_api_stop_cleanly_on_sigterm(tmp_path: Path, rabbitmq: Broker) -> None:
+    env = cluster_env(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}", rabbitmq)
+    port = free_port()
+    with (
+        process(tmp_path, "api", ["api", "--port", str(port)], env) as api,
+        process(tmp_path, "worker", ["worker", "--processes", "2"], env) as worker,
+    ):
+        http = wait_healthy(tmp_path, port, api)
+        http.close()
+        time.sleep(1)
+        for child in (worker, api):
+            child.send_signal(signal.SIGTERM)
+            assert child.wait(timeout=30) == 0, (tmp_path / "worker.log").read_text()
+
+
+def test_memory_broker_is_refused_for_the_cluster_roles(tmp_path: Path) -> None:
+    env = os.environ | {"DARKROOM_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "darkroom", "worker"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "set DARKROOM_BROKER_URL" in result.stderr
