@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from darkroom import batch_cli
 from darkroom.errors import DarkroomError
 from darkroom.settings import Settings, load_settings, settings_table
 
@@ -17,6 +18,7 @@ profiles_app = typer.Typer(help="Manage the profiles stored in the database.", n
 app.add_typer(profiles_app, name="profiles")
 dlq_app = typer.Typer(help="Inspect, replay and purge dead letters.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
+batch_cli.register(app)
 
 
 def _settings_epilog() -> str:

@@ -56,8 +56,8 @@ class InvalidSettings(ConfigurationError):
     default_message = "The configuration is invalid."
 
 
-def _usable_cpus() -> int:
-    # A container or taskset may grant this process fewer cores than the machine has.
+def usable_cpus() -> int:
+    """The cores this process may run on (a container or taskset may grant fewer)."""
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", min_length=1, description="Address the API binds.")
     port: int = Field(default=8080, ge=1, le=65535, description="TCP port of the API.")
     workers: int = Field(
-        default_factory=_usable_cpus,
+        default_factory=usable_cpus,
         gt=0,
         description="Transform worker threads in this process.",
         json_schema_extra={"default_text": "number of CPU cores"},

@@ -1,0 +1,156 @@
+"""Submit mode of `darkroom batch`: upload every input to the cluster, then follow its variants.
+
+Uploads go through the service layer exactly as `POST /v1/images` does (checks, stored
+original, rows, dispatch message), so the cluster's workers cannot tell a batch from API
+traffic. Progress is read back from the database, the source of truth.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from darkroom.batch import Item, Source, State, failed, read_input
+from darkroom.db.schema import Image, ImageVariant, Status
+from darkroom.errors import ConfigurationError, DarkroomError, TransientError
+from darkroom.queue.broker import DramatiqQueue
+from darkroom.service import images
+from darkroom.service.context import Context
+from darkroom.settings import Settings
+
+FINISHED = (Status.DONE, Status.FAILED)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """An uploaded input and the image the service recorded for it."""
+
+    path: str
+    image_id: str
+
+
+def connect(settings: Settings) -> tuple[Context, DramatiqQueue]:
+    """The service wired to the cluster's broker; refuses the in-process broker."""
+    if settings.broker_url.startswith("memory:"):
+        raise ConfigurationError(
+            "batch --submit hands the work to the cluster's workers, which an in-process "
+            "memory:// broker cannot reach: set DARKROOM_BROKER_URL to the cluster's broker "
+            "(amqp://… or redis://…), or leave out --submit to render on this machine."
+        )
+    from darkroom.roles import connect as connect_role  # the API stack, only when needed
+
+    return connect_role(settings)
+
+
+def submit(
+    ctx: Context,
+    sources: Sequence[Source],
+    profiles: Sequence[str],
+    *,
+    owner_id: str | None,
+    on_uploaded: Callable[[list[Item]], None],
+) -> list[Submitted]:
+    """Upload every input; a refused one is reported (one item per profile), not raised."""
+    request = images.Upload(profiles=list(profiles), owner_id=owner_id)
+    submitted = []
+    for source in sources:
+        path = str(source.path)
+        try:
+            accepted = images.upload(ctx, read_input(source.path, ctx.limits), request)
+        except (DarkroomError, OSError) as exc:
+            on_uploaded([failed(path, name, exc) for name in profiles])
+            continue
+        submitted.append(Submitted(path, accepted.image.id))
+        on_uploaded([])
+    return submitted
+
+
+def follow(
+    ctx: Context,
+    submitted: Sequence[Submitted],
+    *,
+    timeout: float,
+    poll_interval: float,
+    on_done: Callable[[list[Item]], None],
+) -> None:
+    """Poll every image until each variant is done or failed, or `timeout` seconds pass.
+
+    Variants still unfinished at the deadline are reported failed with their status: the
+    cluster keeps working on them, the batch just stops waiting.
+    """
+    waiting = {entry.image_id: entry for entry in submitted}
+    last_seen: dict[str, Image] = {}
+    reported: set[tuple[str, str]] = set()
+    deadline = time.monotonic() + timeout
+    while waiting:
+        for image_id, entry in list(waiting.items()):
+            try:
+                image = images.get(ctx, image_id)
+            except TransientError:
+                continue  # a database hiccup: ask again on the next round
+            except DarkroomError as exc:  # deleted meanwhile
+                on_done([failed(entry.path, None, exc, image_id=image_id)])
+                del waiting[image_id]
+                continue
+            last_seen[image_id] = image
+            finished = [v for v in image.variants if v.status in FINISHED]
+            fresh = [v for v in finished if (image_id, v.profile) not in reported]
+            reported.update((image_id, v.profile) for v in fresh)
+            if fresh:
+                on_done([_item(entry, variant) for variant in fresh])
+            if len(finished) == len(image.variants):
+                del waiting[image_id]
+        if waiting and time.monotonic() >= deadline:
+            on_done(_timed_out(waiting, last_seen, reported, timeout))
+            return
+        if waiting:
+            time.sleep(poll_interval)
+
+
+def _item(entry: Submitted, variant: ImageVariant) -> Item:
+    image_id = variant.image_id
+    if variant.status is Status.FAILED:
+        reason = variant.error_msg or "failed without a message"
+        return Item(
+            entry.path, variant.profile, State.FAILED, reason, "variant_failed", image_id=image_id
+        )
+    return Item(
+        entry.path,
+        variant.profile,
+        State.DONE,
+        output=variant.output_key,
+        width=variant.width,
+        height=variant.height,
+        format=variant.format,
+        image_id=image_id,
+    )
+
+
+def _timed_out(
+    waiting: dict[str, Submitted],
+    last_seen: dict[str, Image],
+    reported: set[tuple[str, str]],
+    timeout: float,
+) -> list[Item]:
+    items = []
+    for image_id, entry in waiting.items():
+        image = last_seen.get(image_id)
+        variants = [] if image is None else image.variants
+        for variant in variants:
+            if (image_id, variant.profile) not in reported:
+                reason = f"still {variant.status.value} after {timeout:g} s (image {image_id})"
+                items.append(
+                    Item(
+                        entry.path,
+                        variant.profile,
+                        State.FAILED,
+                        reason,
+                        "timeout",
+                        image_id=image_id,
+                    )
+                )
+        if image is None:
+            reason = f"not readable within {timeout:g} s (image {image_id})"
+            items.append(Item(entry.path, None, State.FAILED, reason, "timeout", image_id=image_id))
+    return items
