@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import NoReturn
 
@@ -23,6 +23,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from darkroom.db.engine import create_engine, session_factory
 from darkroom.db.migrate import upgrade
+from tests.s3_server import (
+    AWS_VARIABLES_TO_CLEAR,
+    S3Server,
+    S3ServerUnavailable,
+    credentials_env,
+    running_s3_server,
+)
 
 POSTGRES_URL = os.environ.get(
     "DARKROOM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -116,3 +123,39 @@ def db_engine(database_url: str) -> Iterator[Engine]:
 def db_sessions(db_engine: Engine) -> sessionmaker[Session]:
     """The session factory the service layer would use, bound to the migrated database."""
     return session_factory(db_engine)
+
+
+@pytest.fixture(scope="session")
+def aws_credentials() -> Iterator[dict[str, str]]:
+    """Dummy AWS credentials in the environment, for the whole session (moto checks none).
+
+    Stores under test take theirs from the standard AWS chain, exactly as in production;
+    the developer's own AWS profile is hidden meanwhile.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        for name in AWS_VARIABLES_TO_CLEAR:
+            patch.delenv(name, raising=False)
+        variables = credentials_env()
+        for name, value in variables.items():
+            patch.setenv(name, value)
+        yield variables
+
+
+@pytest.fixture(scope="session")
+def s3_server(
+    aws_credentials: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[S3Server]:
+    """This test process's own moto S3 server; skipped (or failed in CI) if it cannot start."""
+    with ExitStack() as stack:
+        try:
+            server = stack.enter_context(running_s3_server(tmp_path_factory.mktemp("moto")))
+        except S3ServerUnavailable as exc:
+            service_unavailable(f"S3 test server (moto_server) unavailable: {exc}")
+        yield server
+
+
+@pytest.fixture
+def s3_bucket(s3_server: S3Server) -> Iterator[str]:
+    """A new, uniquely named bucket, deleted with everything in it after the test."""
+    with s3_server.bucket() as name:
+        yield name

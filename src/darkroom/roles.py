@@ -109,12 +109,16 @@ def run_worker_processes(argv: Sequence[str], processes: int, metrics_port: int 
 
     children = [subprocess.Popen(command(i)) for i in range(processes)]
 
+    forwarded: set[int] = set()
+
     def forward(signum: int, _frame: object) -> None:
+        forwarded.add(signum)
         for child in children:
             if child.poll() is None:
                 child.send_signal(signum)
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, forward)
-    codes = [child.wait() for child in children]
-    return max(codes, default=0)
+    # A child still starting up when the stop signal came dies of it: that is a stop too.
+    codes = [0 if -child.wait() in forwarded else child.returncode for child in children]
+    return max(codes, key=abs, default=0)

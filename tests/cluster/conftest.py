@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +24,7 @@ from darkroom.roles import api_app, connect
 from darkroom.settings import Settings
 from tests.conftest import service_unavailable
 from tests.live_server import live_server
+from tests.s3_server import REGION, S3Server
 
 RABBITMQ_URL = os.environ.get("DARKROOM_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 REDIS_URL = os.environ.get("DARKROOM_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -118,3 +120,26 @@ def rabbitmq() -> Iterator[Broker]:
     found = Broker("rabbitmq", RABBITMQ_URL, f"t{secrets.token_hex(4)}-")
     yield found
     remove_queues(found)
+
+
+@dataclass(frozen=True)
+class Storage:
+    """Settings that point a Darkroom process at one object store."""
+
+    settings: dict[str, str]
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
+    """A local folder, or a fresh bucket on the test's S3 server."""
+    if request.param == "local":
+        return Storage({"storage_url": f"file://{tmp_path / 'objects'}"})
+    server: S3Server = request.getfixturevalue("s3_server")
+    bucket: str = request.getfixturevalue("s3_bucket")
+    return Storage(
+        {
+            "storage_url": f"s3://{bucket}/darkroom",
+            "s3_endpoint_url": server.endpoint,
+            "s3_region": REGION,
+        }
+    )

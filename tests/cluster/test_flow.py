@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pyvips
 
 from darkroom.settings import load_settings
-from tests.cluster.conftest import Broker, in_process_cluster, wait_done
+from tests.cluster.conftest import Broker, Storage, in_process_cluster, wait_done
 from tests.corpus import read
 
 FILES = ("jpeg-progressive.jpg", "png-rgba-transparency.png", "gif-animated-loop3-10frames.gif")
 
 
-def test_upload_variants_download(database_url: str, broker: Broker, tmp_path: Path) -> None:
+def test_upload_variants_download(database_url: str, broker: Broker, storage: Storage) -> None:
     settings = load_settings(
         database_url=database_url,
         broker_url=broker.url,
         queue_prefix=broker.prefix,
-        storage_url=f"file://{tmp_path / 'objects'}",
         workers=2,
+        **storage.settings,
     )
     with in_process_cluster(settings) as http:
         ids = []
@@ -37,3 +35,5 @@ def test_upload_variants_download(database_url: str, broker: Broker, tmp_path: P
                 image = pyvips.Image.new_from_buffer(data, "")
                 assert (image.width, image.height) == (variant["width"], variant["height"])
         assert http.get("/ready").status_code == 200
+        original = http.get(f"/v1/images/{ids[0]}/original")
+        assert original.content == read(FILES[0])

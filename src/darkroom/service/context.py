@@ -72,8 +72,16 @@ def build_context(settings: Settings) -> Context:
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
-        originals=open_store(settings.storage_url),
-        outputs=open_store(settings.outputs_url),
+        originals=open_store(
+            settings.storage_url,
+            s3_endpoint_url=settings.s3_endpoint_url,
+            s3_region=settings.s3_region,
+        ),
+        outputs=open_store(
+            settings.outputs_url,
+            s3_endpoint_url=settings.s3_endpoint_url,
+            s3_region=settings.s3_region,
+        ),
         limits=limits,
         fetch_policy=FetchPolicy(
             allow_hosts=tuple(settings.url_fetch_allow_hosts),
