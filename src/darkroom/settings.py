@@ -172,6 +172,11 @@ class Settings(BaseSettings):
         description="S3 API endpoint of an S3-compatible store (MinIO, R2...); unset for AWS.",
     )
     s3_region: str | None = Field(default=None, description="S3 region of the bucket.")
+    redirect_downloads: bool = Field(
+        default=False,
+        description="Answer variant downloads with a 302 to the store's own (presigned) URL "
+        "instead of streaming the bytes through the API, when the store has such URLs (S3).",
+    )
     log_level: LogLevel = Field(
         default="info", description="critical, error, warning, info or debug."
     )

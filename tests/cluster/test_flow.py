@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import httpx
 import pyvips
 
 from darkroom.settings import load_settings
 from tests.cluster.conftest import Broker, Storage, in_process_cluster, wait_done
 from tests.corpus import read
+from tests.s3_server import REGION, S3Server
 
 FILES = ("jpeg-progressive.jpg", "png-rgba-transparency.png", "gif-animated-loop3-10frames.gif")
 
@@ -37,3 +41,29 @@ def test_upload_variants_download(database_url: str, broker: Broker, storage: St
         assert http.get("/ready").status_code == 200
         original = http.get(f"/v1/images/{ids[0]}/original")
         assert original.content == read(FILES[0])
+
+
+def test_downloads_redirect_to_presigned_s3_urls(
+    broker: Broker, s3_server: S3Server, s3_bucket: str, tmp_path: Path
+) -> None:
+    settings = load_settings(
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+        broker_url=broker.url,
+        queue_prefix=broker.prefix,
+        storage_url=f"s3://{s3_bucket}/prod",
+        s3_endpoint_url=s3_server.endpoint,
+        s3_region=REGION,
+        redirect_downloads=True,
+    )
+    with in_process_cluster(settings) as http:
+        image = http.post("/v1/images", files={"file": ("a", read("webp-lossy.webp"))}).json()
+        body = wait_done(http, image["id"])
+        variant = next(v for v in body["variants"] if v["profile"] == "thumb_200")
+        response = http.get(variant["url"])
+        assert response.status_code == 302
+        location = response.headers["location"]
+        assert location.startswith(s3_server.endpoint)
+        assert "Signature" in location or "X-Amz-Signature" in location
+        fetched = httpx.get(location)
+        assert fetched.status_code == 200
+        assert pyvips.Image.new_from_buffer(fetched.content, "").width == variant["width"]

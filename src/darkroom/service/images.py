@@ -166,9 +166,25 @@ def original(ctx: Context, image_id: str) -> tuple[Image, bytes]:
     return image, ctx.originals.get(image.original_key)
 
 
+def variant_location(ctx: Context, image_id: str, profile: str) -> str | None:
+    """A direct URL of a finished variant when downloads are redirected to the store."""
+    if not ctx.settings.redirect_downloads:
+        return None
+    found = _finished_variant(get(ctx, image_id), profile)
+    assert found.output_key is not None
+    return ctx.outputs.url(found.output_key)
+
+
 def variant(ctx: Context, image_id: str, profile: str) -> tuple[Image, ImageVariant, bytes]:
     """A finished variant and its bytes; NotFound (saying its status) while it is not done."""
     image = get(ctx, image_id)
+    found = _finished_variant(image, profile)
+    assert found.output_key is not None
+    return image, found, ctx.outputs.get(found.output_key)
+
+
+def _finished_variant(image: Image, profile: str) -> ImageVariant:
+    image_id = image.id
     found = next((v for v in image.variants if v.profile == profile), None)
     if found is None:
         raise NotFound(f"Image {image_id} has no variant {profile!r}.")
@@ -177,7 +193,7 @@ def variant(ctx: Context, image_id: str, profile: str) -> tuple[Image, ImageVari
             f"Variant {profile!r} of image {image_id} is {found.status.value}, not done yet.",
             details={"status": found.status.value, "error": found.error_msg},
         )
-    return image, found, ctx.outputs.get(found.output_key)
+    return found
 
 
 def delete(ctx: Context, image_id: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.datastructures import UploadFile
 
 from darkroom.api.body import decode_base64, json_limit, read_json, read_upload
@@ -145,7 +145,10 @@ async def get_original(
 async def get_variant(
     ctx: Ctx, image_id: str, profile: str, if_none_match: Annotated[str | None, Header()] = None
 ) -> Response:
-    """A finished variant's bytes; 404 with its status while it is not done."""
+    """A finished variant's bytes (or a 302 to the store); 404 with its status until done."""
+    location = await blocking(images.variant_location, ctx, image_id, profile)
+    if location is not None:
+        return RedirectResponse(location, status_code=302)
     image, variant, data = await blocking(images.variant, ctx, image_id, profile)
     etag = f'"{image.sha256[:16]}-{variant.spec_hash}"'
     return _binary(data, media_type(variant.format), etag, if_none_match)
