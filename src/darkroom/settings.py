@@ -154,6 +154,34 @@ class Settings(BaseSettings):
     url_fetch_timeout_seconds: float = Field(
         default=10, gt=0, description="Connect and read timeout of URL ingestion."
     )
+    render_allow_hosts: HostPatterns = Field(
+        default=(),
+        description="Comma-separated origins that on-demand render may fetch remote sources "
+        "from (GET /v1/render?url=...): host names, *.domain patterns or IP addresses. "
+        "Empty: remote sources are off.",
+    )
+    render_cache: bool = Field(
+        default=True,
+        description="Keep on-demand renders in object storage (cache/...) and serve repeats "
+        "from there; 0 turns the cache off (benchmarks, debugging).",
+    )
+    cache_max_bytes: int = Field(
+        default=10 * 1024**3,
+        gt=0,
+        description="Size cap of the render cache; the least recently served renders go first.",
+    )
+    render_concurrency: int = Field(
+        default_factory=usable_cpus,
+        gt=0,
+        description="On-demand renders running at once in this process.",
+        json_schema_extra={"default_text": "number of CPU cores"},
+    )
+    render_queue_limit: int = Field(
+        default=64,
+        ge=0,
+        description="On-demand renders that may wait for a slot; beyond it the API answers "
+        "503 with Retry-After instead of queueing without bound.",
+    )
     signing_keys: Secrets = Field(
         default=(),
         description=f"Comma-separated HMAC keys of signed render URLs (at least "

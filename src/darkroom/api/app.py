@@ -9,7 +9,8 @@ from fastapi import FastAPI
 
 import darkroom
 from darkroom.api.errors import install_error_handlers
-from darkroom.api.routes import dead_letters, health, images, jobs, profiles
+from darkroom.api.render_gate import RenderGate
+from darkroom.api.routes import dead_letters, health, images, jobs, profiles, render
 from darkroom.service.context import Context
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -30,6 +31,9 @@ def create_app(ctx: Context, *, lifespan: Lifespan = _no_lifespan) -> FastAPI:
     )
     app.state.ctx = ctx
     install_error_handlers(app)
-    for module in (health, images, profiles, jobs, dead_letters):
+    app.state.render_gate = RenderGate(
+        ctx.settings.render_concurrency, ctx.settings.render_queue_limit
+    )
+    for module in (health, images, profiles, jobs, dead_letters, render):
         app.include_router(module.router)
     return app

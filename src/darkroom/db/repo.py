@@ -31,6 +31,14 @@ from darkroom.db._images import (
 )
 from darkroom.db._pagination import Page
 from darkroom.db._profiles import delete_profile, get_profile, list_profiles, put_profile
+from darkroom.db._render_cache import (
+    add_cache_entry,
+    cache_keys_of_image,
+    cache_size,
+    delete_cache_entries,
+    least_recently_used,
+    touch_cache_entry,
+)
 from darkroom.db._variants import (
     ImageStatusChange,
     VariantState,
@@ -50,13 +58,17 @@ __all__ = [
     "NewVariant",
     "Page",
     "VariantState",
+    "add_cache_entry",
     "add_dead_letter",
     "add_event",
     "add_variants",
+    "cache_keys_of_image",
+    "cache_size",
     "claim_due_events",
     "claim_variant",
     "count_images_with_original",
     "create_image",
+    "delete_cache_entries",
     "delete_image",
     "delete_profile",
     "find_image_by_idempotency_key",
@@ -66,6 +78,7 @@ __all__ = [
     "get_profile",
     "image_status_for",
     "images_without_profile",
+    "least_recently_used",
     "list_dead_letters",
     "list_images",
     "list_profiles",
@@ -81,4 +94,5 @@ __all__ = [
     "release_leases",
     "requeue_variant",
     "retry_variant",
+    "touch_cache_entry",
 ]

@@ -114,6 +114,7 @@ class Image(_Timestamps, Base):
     width: Mapped[int] = mapped_column(sa.Integer)
     height: Mapped[int] = mapped_column(sa.Integer)
     frames: Mapped[int] = mapped_column(sa.Integer, default=1, server_default=sa.text("1"))
+    has_alpha: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     status: Mapped[Status] = mapped_column(_status_type(), default=Status.PENDING)
     error: Mapped[str | None] = mapped_column(sa.Text)
     callback_url: Mapped[str | None] = mapped_column(sa.String(2048))
@@ -204,4 +205,16 @@ class Event(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RenderCacheEntry(Base):
+    """One cached on-demand render: where it is stored, how big, when last served."""
+
+    __tablename__ = "render_cache"
+
+    key: Mapped[str] = mapped_column(sa.String(512), primary_key=True)
+    image_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    last_access: Mapped[datetime] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -37,7 +37,7 @@ def output_format(
 ) -> ImageFormat:
     """The concrete format for `requested`, resolving `original` and `auto`."""
     if requested is OutputFormat.AUTO:
-        return _negotiate(info, accept or "")
+        return negotiate(accept or "", has_alpha=info.has_alpha, animated=info.animated)
     if requested is OutputFormat.ORIGINAL:
         if TRAITS[info.format].writable:
             return info.format
@@ -45,20 +45,21 @@ def output_format(
     return ImageFormat(requested.value)
 
 
-def _negotiate(info: ImageInfo, accept: str) -> ImageFormat:
+def negotiate(accept: str, *, has_alpha: bool, animated: bool) -> ImageFormat:
+    """format=auto: AVIF, then WebP if the Accept header allows, else JPEG/PNG by alpha."""
     accepted = set()
     for item in accept.split(","):
         media, _, params = item.strip().partition(";")
         if "q=0" in params.replace(" ", "") and "q=0." not in params.replace(" ", ""):
             continue
         accepted.add(media.strip().lower())
-    if info.animated:
+    if animated:
         return ImageFormat.WEBP if "image/webp" in accepted else ImageFormat.GIF
     if "image/avif" in accepted:
         return ImageFormat.AVIF
     if "image/webp" in accepted:
         return ImageFormat.WEBP
-    return ImageFormat.PNG if info.has_alpha else ImageFormat.JPEG
+    return ImageFormat.PNG if has_alpha else ImageFormat.JPEG
 
 
 def encode(

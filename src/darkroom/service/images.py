@@ -16,7 +16,7 @@ from darkroom.errors import Conflict, DarkroomError, NotFound
 from darkroom.fetch import fetch
 from darkroom.imaging import ImageInfo, TransformSpec, verify
 from darkroom.imaging.formats import TRAITS
-from darkroom.service import profiles
+from darkroom.service import profiles, render
 from darkroom.service.context import Context
 from darkroom.storage import original_key
 
@@ -112,6 +112,7 @@ def _insert(
         width=width,
         height=height,
         frames=info.frames,
+        has_alpha=info.has_alpha,
         owner_id=request.owner_id,
         callback_url=request.callback_url,
         idempotency_key=request.idempotency_key,
@@ -207,3 +208,4 @@ def delete(ctx: Context, image_id: str) -> None:
     for row in image.variants:
         if row.output_key:
             ctx.outputs.delete(row.output_key)
+    render.forget_image(ctx, image_id)

@@ -11,6 +11,7 @@ from darkroom.storage.keys import (
     is_profile_name,
     is_valid_key,
     original_key,
+    remote_source_key,
     validate_key,
     variant_key,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "is_valid_key",
     "open_store",
     "original_key",
+    "remote_source_key",
     "validate_key",
     "variant_key",
 ]

@@ -100,6 +100,12 @@ def cache_key(image_id: str, spec_hash: str, ext: str) -> str:
     return validate_key(f"cache/{image_id}/{spec_hash}.{ext}")
 
 
+def remote_source_key(scope: str) -> str:
+    """Key of a fetched remote original, kept beside the renders made from it."""
+    _require(_IMAGE_ID, scope, "cache scope")
+    return validate_key(f"cache/{scope}/source.bin")
+
+
 def _require(pattern: re.Pattern[str], value: str, what: str) -> None:
     if not isinstance(value, str) or pattern.fullmatch(value) is None:
         raise InvalidKey(f"invalid {what} for a storage key: {value!r}")

@@ -1,0 +1,267 @@
+"""On-demand render throughput of `darkroom serve` against a bare pyvips loop, same run.
+
+Usage: python -m bench.render [--seconds 20] [--connections 8]
+
+Needs `wrk` (Debian package `wrk`) as the load generator: a C client keeps the load
+generator's own CPU use low on a 2-core machine. For each scenario the service runs with
+the render cache off (`DARKROOM_RENDER_CACHE=0`) and unsigned URLs allowed, wrk cycles
+through 16 distinct sizes, and then a bare pyvips loop renders the same 16 specs on as
+many threads as the machine has cores for the same duration. Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+import pyvips
+
+from bench.imaging import make_input
+from darkroom.settings import usable_cpus
+
+CORPUS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "corpus"
+
+WRK_SCRIPT = """
+local paths = {%s}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i %% #paths) + 1])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  local failed = e.status + e.connect + e.read + e.write + e.timeout
+  io.write(string.format(
+    '{"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p99_us": %%d, "errors": %%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), failed))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One input and a family of 16 specs (query strings) with their bare pyvips twin."""
+
+    name: str
+    make: Callable[[], bytes]
+    queries: list[str]
+    bare: Callable[[bytes, int], bytes]
+    sizes: list[int]
+
+
+def _photo_6000() -> bytes:
+    photo = (CORPUS / "photo-flickr-2725x2225.jpg").read_bytes()
+    image = pyvips.Image.thumbnail_buffer(photo, 6000, height=4000, size="force")
+    return bytes(image.jpegsave_buffer(Q=90))
+
+
+def _rgba_png() -> bytes:
+    png = (CORPUS / "png-rgba-transparency.png").read_bytes()
+    image = pyvips.Image.thumbnail_buffer(png, 1600, height=1200, size="force")
+    return bytes(image.pngsave_buffer())
+
+
+def around(centre: int) -> list[int]:
+    """16 distinct sizes centred on `centre`."""
+    return [centre - 8 + i for i in range(16)]
+
+
+def scenarios() -> list[Scenario]:
+    """The four scenarios of the on-demand render benchmark."""
+    return [
+        Scenario(
+            "2000x1333 JPEG -> ~500 px JPEG q80",
+            make_input,
+            [f"w={w}&h={w}&fmt=jpeg&q=80" for w in around(500)],
+            lambda data, w: pyvips.Image.thumbnail_buffer(data, w, height=w).jpegsave_buffer(
+                Q=80, keep="none"
+            ),
+            around(500),
+        ),
+        Scenario(
+            "2000x1333 JPEG -> ~300x300 cover WebP q80",
+            make_input,
+            [f"w={w}&h={w}&fit=cover&fmt=webp&q=80" for w in around(300)],
+            lambda data, w: pyvips.Image.thumbnail_buffer(
+                data, w, height=w, crop="centre"
+            ).webpsave_buffer(Q=80, effort=4, keep="none"),
+            around(300),
+        ),
+        Scenario(
+            "6000x4000 JPEG -> ~1200 px JPEG q80",
+            _photo_6000,
+            [f"w={w}&h={w}&fmt=jpeg&q=80" for w in around(1200)],
+            lambda data, w: pyvips.Image.thumbnail_buffer(data, w, height=w).jpegsave_buffer(
+                Q=80, keep="none"
+            ),
+            around(1200),
+        ),
+        Scenario(
+            "1600x1200 RGBA PNG -> ~300 px PNG",
+            _rgba_png,
+            [f"w={w}&h={w}&fmt=png" for w in around(300)],
+            lambda data, w: pyvips.Image.thumbnail_buffer(data, w, height=w).pngsave_buffer(
+                keep="none"
+            ),
+            around(300),
+        ),
+    ]
+
+
+@contextmanager
+def serve(root: Path, port: int) -> Iterator[psutil.Process]:
+    """`darkroom serve` with the render cache off; yields its process for CPU accounting."""
+    env = os.environ | {
+        "DARKROOM_DATABASE_URL": f"sqlite:///{root / 'bench.db'}",
+        "DARKROOM_STORAGE_URL": f"file://{root / 'objects'}",
+        "DARKROOM_PORT": str(port),
+        "DARKROOM_RENDER_CACHE": "0",
+        "DARKROOM_ALLOW_UNSIGNED": "1",
+        "DARKROOM_LOG_LEVEL": "warning",
+    }
+    log = (root / "serve.log").open("ab")
+    child = subprocess.Popen(
+        [sys.executable, "-m", "darkroom", "serve"], env=env, stdout=log, stderr=log
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or child.poll() is not None:
+                raise RuntimeError((root / "serve.log").read_text())
+            time.sleep(0.2)
+        yield psutil.Process(child.pid)
+    finally:
+        child.terminate()
+        child.wait(timeout=60)
+        log.close()
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    """User + system CPU of the process and its threads."""
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+def run_wrk(
+    base: str, paths: list[str], seconds: int, connections: int, root: Path
+) -> dict[str, int]:
+    """Drive `paths` round-robin for `seconds`; wrk's own summary as a dict."""
+    script = root / "paths.lua"
+    script.write_text(WRK_SCRIPT % ", ".join(json.dumps(p) for p in paths))
+    result = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "30s",
+            "-s",
+            str(script),
+            base,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    report: dict[str, int] = json.loads(result.stdout.strip().splitlines()[-1])
+    return report
+
+
+def bare_loop(scenario: Scenario, data: bytes, seconds: float, threads: int) -> float:
+    """Renders per second of the bare pyvips twin on `threads` threads for `seconds`."""
+    stop = time.monotonic() + seconds
+    counts = [0] * threads
+
+    def loop(index: int) -> None:
+        i = index
+        while time.monotonic() < stop:
+            scenario.bare(data, scenario.sizes[i % len(scenario.sizes)])
+            counts[index] += 1
+            i += 1
+
+    workers = [threading.Thread(target=loop, args=(n,)) for n in range(threads)]
+    start = time.monotonic()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sum(counts) / (time.monotonic() - start)
+
+
+def main() -> None:
+    """Run every scenario and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--port", type=int, default=18090)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed: apt-get install wrk")
+    cores = usable_cpus()
+    pyvips.cache_set_max(0)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        with serve(root, args.port) as server:
+            base = f"http://127.0.0.1:{args.port}"
+            for scenario in scenarios():
+                data = scenario.make()
+                image = httpx.post(
+                    f"{base}/v1/images", files={"file": ("in", data)}, data={"profiles": "avatar"}
+                ).json()
+                paths = [f"/v1/render/{image['id']}?{q}" for q in scenario.queries]
+                for path in paths[:2]:  # warm up: first decode, thread pools
+                    assert httpx.get(base + path, timeout=60).status_code == 200
+                before = cpu_seconds(server)
+                report = run_wrk(base, paths, args.seconds, args.connections, root)
+                cpu = cpu_seconds(server) - before
+                rps = report["requests"] / (report["duration_us"] / 1e6)
+                bare = bare_loop(scenario, data, args.seconds / 2, cores)
+                rows.append(
+                    (
+                        scenario.name,
+                        rps,
+                        report["p50_us"] / 1000,
+                        report["p99_us"] / 1000,
+                        cpu * 1000 / max(report["requests"], 1),
+                        bare,
+                        rps / bare,
+                        report["errors"],
+                    )
+                )
+    print(
+        f"{cores} cores, {args.connections} connections, {args.seconds} s per scenario, "
+        f"libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}, render cache off"
+    )
+    print()
+    print(
+        "| scenario | service req/s | p50 ms | p99 ms | CPU ms/req "
+        "| bare pyvips renders/s | service / bare | errors |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, rps, p50, p99, cpu_ms, bare, ratio, errors in rows:
+        cells = [name, f"{rps:.1f}", f"{p50:.1f}", f"{p99:.1f}", f"{cpu_ms:.1f}", f"{bare:.1f}"]
+        print("| " + " | ".join([*cells, f"{ratio:.2f}", str(errors)]) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""/v1/render: signed on-demand transformations of stored or remote images, cached."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
+from starlette.datastructures import QueryParams
+
+from darkroom.api.deps import Ctx, blocking
+from darkroom.api.render_gate import RenderGate
+from darkroom.errors import Forbidden, InvalidRequest
+from darkroom.imaging import TransformSpec, parse_query
+from darkroom.service import profiles, render
+from darkroom.service.context import Context
+from darkroom.signing import verify
+
+router = APIRouter(prefix="/v1/render", tags=["render"])
+
+CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+
+@router.get("")
+async def render_remote(
+    request: Request, ctx: Ctx, accept: Annotated[str, Header()] = ""
+) -> Response:
+    """Render a remote source from an allow-listed origin: `?url=...&w=...&sig=...`."""
+    _check_signature(request, ctx)
+    url = request.query_params.get("url")
+    if not url:
+        raise InvalidRequest("Name the remote image with the url parameter.")
+    spec = _spec(request.query_params, ignore=("sig", "url"))
+    return await _respond(request, ctx, lambda: render.plan_remote(ctx, url, spec, accept))
+
+
+@router.get("/{image_id}")
+async def render_stored(
+    request: Request, ctx: Ctx, image_id: str, accept: Annotated[str, Header()] = ""
+) -> Response:
+    """Render a stored image with the transformation in the query string."""
+    _check_signature(request, ctx)
+    spec = _spec(request.query_params, ignore=("sig",))
+    return await _respond(request, ctx, lambda: render.plan_stored(ctx, image_id, spec, accept))
+
+
+@router.get("/{image_id}/{profile}")
+async def render_profile(
+    request: Request, ctx: Ctx, image_id: str, profile: str, accept: Annotated[str, Header()] = ""
+) -> Response:
+    """Render a stored image with a named profile's spec."""
+    _check_signature(request, ctx)
+    extra = [k for k in request.query_params if k != "sig"]
+    if extra:
+        raise InvalidRequest(f"A profile render takes no options (got {', '.join(extra)}).")
+
+    def plan() -> render.Plan:
+        spec = profiles.resolve(ctx, [profile])[profile]
+        return render.plan_stored(ctx, image_id, spec, accept)
+
+    return await _respond(request, ctx, plan)
+
+
+def _spec(params: QueryParams, ignore: tuple[str, ...]) -> TransformSpec:
+    return parse_query(str(params), ignore=ignore)
+
+
+def _check_signature(request: Request, ctx: Context) -> None:
+    settings = ctx.settings
+    if settings.allow_unsigned:
+        return
+    if not settings.signing_keys:
+        raise Forbidden(
+            "Render URLs must be signed, and no signing key is configured: set "
+            "DARKROOM_SIGNING_KEYS (or DARKROOM_ALLOW_UNSIGNED=1 for development)."
+        )
+    keys = [key.get_secret_value() for key in settings.signing_keys]
+    verify(request.url.path, request.url.query, keys)
+
+
+async def _respond(request: Request, ctx: Context, plan_fn: Callable[[], render.Plan]) -> Response:
+    plan = await blocking(plan_fn)
+    headers = {"ETag": plan.etag, "Cache-Control": CACHE_CONTROL}
+    if plan.vary_accept:
+        headers["Vary"] = "Accept"
+    match = request.headers.get("if-none-match")
+    if match is not None and plan.etag in [tag.strip() for tag in match.split(",")]:
+        return Response(status_code=304, headers=headers)
+    gate: RenderGate = request.app.state.render_gate
+    rendition = await gate.run(plan.key, lambda: render.produce(ctx, plan))
+    headers["X-Darkroom-Cache"] = "hit" if rendition.cached else "miss"
+    return Response(rendition.data, media_type=plan.media_type, headers=headers)

@@ -1,0 +1,196 @@
+"""On-demand rendering: a spec applied to a stored or remote original, cached in storage."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from darkroom.db import repo
+from darkroom.db.engine import transaction
+from darkroom.errors import InvalidRequest, NotFound
+from darkroom.fetch import FetchPolicy, fetch
+from darkroom.imaging import ImageFormat, OutputFormat, TransformSpec, probe
+from darkroom.imaging import render as render_image
+from darkroom.imaging.encode import negotiate
+from darkroom.imaging.formats import TRAITS
+from darkroom.service.context import Context
+from darkroom.storage import cache_key, remote_source_key
+
+_FORMAT_OF_MIME = {traits.mime_type: fmt for fmt, traits in TRAITS.items()}
+EVICTION_BATCH = 200
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything about a render that is known before any pixel work."""
+
+    scope: str
+    """The image id, or `remote-<hash>` for a remote source: the cache folder."""
+    source_key: str | None
+    """Storage key of a stored original; None for a remote source."""
+    source_url: str | None
+    spec: TransformSpec
+    """The requested spec with format=auto/original resolved to a concrete format."""
+    key: str
+    etag: str
+    media_type: str
+    vary_accept: bool
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """Encoded bytes ready to send."""
+
+    data: bytes
+    cached: bool
+
+
+def plan_stored(ctx: Context, image_id: str, spec: TransformSpec, accept: str) -> Plan:
+    """The plan for rendering a stored image; NotFound if there is no such image."""
+    with transaction(ctx.sessions) as session:
+        image = repo.get_image(session, image_id)
+    source = _FORMAT_OF_MIME.get(image.mime_type, ImageFormat.JPEG)
+    animated = image.frames > 1 and source in (ImageFormat.GIF, ImageFormat.WEBP)
+    fmt = _resolve(spec.format, source, accept, has_alpha=image.has_alpha, animated=animated)
+    resolved = spec.model_copy(update={"format": OutputFormat(fmt.value)})
+    return _plan(image.id, image.original_key, None, resolved, image.sha256, spec)
+
+
+def plan_remote(ctx: Context, url: str, spec: TransformSpec, accept: str) -> Plan:
+    """The plan for rendering a remote source (fetched once, then cached like an original)."""
+    _remote_policy(ctx)  # refuse early when remote sources are off
+    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()
+    scope = f"remote-{digest[:40]}"
+    source_key = remote_source_key(scope)
+    if spec.format in (OutputFormat.AUTO, OutputFormat.ORIGINAL):
+        info = probe(_remote_source(ctx, url, source_key))
+        fmt = _resolve(
+            spec.format, info.format, accept, has_alpha=info.has_alpha, animated=info.animated
+        )
+        spec_resolved = spec.model_copy(update={"format": OutputFormat(fmt.value)})
+    else:
+        spec_resolved = spec
+    return _plan(scope, None, url, spec_resolved, digest, spec)
+
+
+def produce(ctx: Context, plan: Plan) -> Rendition:
+    """The rendition from the cache, or rendered now (and cached)."""
+    use_cache = ctx.settings.render_cache
+    if use_cache:
+        with transaction(ctx.sessions) as session:
+            indexed = repo.touch_cache_entry(session, plan.key)
+        if indexed:
+            try:
+                return Rendition(ctx.outputs.get(plan.key), cached=True)
+            except NotFound:
+                pass  # evicted by another process meanwhile: render again
+    if plan.source_key is not None:
+        original = ctx.originals.get(plan.source_key)
+    else:
+        assert plan.source_url is not None
+        original = _remote_source(ctx, plan.source_url, remote_source_key(plan.scope))
+    result = render_image(original, plan.spec, limits=ctx.limits)
+    if use_cache:
+        ctx.outputs.put(plan.key, result.data, result.mime_type)
+        with transaction(ctx.sessions) as session:
+            repo.add_cache_entry(session, plan.key, image_id=plan.scope, size=result.size)
+        evict(ctx)
+    return Rendition(result.data, cached=False)
+
+
+def evict(ctx: Context) -> int:
+    """Delete the least recently served renders until the cache fits its cap; how many."""
+    removed = 0
+    while True:
+        with transaction(ctx.sessions) as session:
+            excess = repo.cache_size(session) - ctx.settings.cache_max_bytes
+            if excess <= 0:
+                return removed
+            victims, freed = [], 0
+            for entry in repo.least_recently_used(session, limit=EVICTION_BATCH):
+                victims.append(entry.key)
+                freed += entry.size
+                if freed >= excess:
+                    break
+            repo.delete_cache_entries(session, victims)
+        for key in victims:
+            ctx.outputs.delete(key)
+        removed += len(victims)
+
+
+def forget_image(ctx: Context, image_id: str) -> None:
+    """Remove every cached render of an image (when the image is deleted)."""
+    with transaction(ctx.sessions) as session:
+        keys = repo.cache_keys_of_image(session, image_id)
+        repo.delete_cache_entries(session, keys)
+    for key in {*keys, *ctx.outputs.iterate(f"cache/{image_id}/")}:
+        ctx.outputs.delete(key)
+
+
+def _plan(
+    scope: str,
+    source_key: str | None,
+    source_url: str | None,
+    resolved: TransformSpec,
+    source_digest: str,
+    requested: TransformSpec,
+) -> Plan:
+    fmt = ImageFormat(resolved.format.value)
+    spec_hash = resolved.spec_hash
+    return Plan(
+        scope=scope,
+        source_key=source_key,
+        source_url=source_url,
+        spec=resolved,
+        key=cache_key(scope, spec_hash, TRAITS[fmt].extension),
+        etag=f'"{source_digest[:12]}-{spec_hash}"',
+        media_type=TRAITS[fmt].mime_type,
+        vary_accept=requested.format is OutputFormat.AUTO,
+    )
+
+
+def _resolve(
+    requested: OutputFormat, source: ImageFormat, accept: str, *, has_alpha: bool, animated: bool
+) -> ImageFormat:
+    if requested is OutputFormat.AUTO:
+        return negotiate(accept, has_alpha=has_alpha, animated=animated)
+    if requested is OutputFormat.ORIGINAL:
+        if TRAITS[source].writable:
+            return source
+        return ImageFormat.PNG if has_alpha else ImageFormat.JPEG
+    return ImageFormat(requested.value)
+
+
+def _remote_policy(ctx: Context) -> FetchPolicy:
+    hosts = ctx.settings.render_allow_hosts
+    if not hosts:
+        raise InvalidRequest(
+            "Remote sources are off: list the allowed origins in DARKROOM_RENDER_ALLOW_HOSTS."
+        )
+    base = ctx.fetch_policy
+    return FetchPolicy(
+        allow_hosts=tuple(hosts),
+        require_allow_list=True,
+        connect_timeout=base.connect_timeout,
+        read_timeout=base.read_timeout,
+        total_timeout=base.total_timeout,
+        max_bytes=ctx.limits.max_bytes,
+        allow_hosts_setting="DARKROOM_RENDER_ALLOW_HOSTS",
+    )
+
+
+def _remote_source(ctx: Context, url: str, key: str) -> bytes:
+    """A remote original, from the cache or fetched (SSRF-safe, size-limited) and cached."""
+    if ctx.settings.render_cache:
+        try:
+            return ctx.outputs.get(key)
+        except NotFound:
+            pass
+    data = fetch(url, _remote_policy(ctx)).content
+    probe(data, ctx.limits)  # refuse what is not an acceptable image before keeping it
+    if ctx.settings.render_cache:
+        ctx.outputs.put(key, data)
+        scope = key.split("/")[1]
+        with transaction(ctx.sessions) as session:
+            repo.add_cache_entry(session, key, image_id=scope, size=len(data))
+    return data
