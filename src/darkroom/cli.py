@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from darkroom import batch_cli
+from darkroom import batch_cli, sign_cli
 from darkroom.errors import DarkroomError
 from darkroom.settings import Settings, load_settings, settings_table
 
@@ -19,6 +19,7 @@ app.add_typer(profiles_app, name="profiles")
 dlq_app = typer.Typer(help="Inspect, replay and purge dead letters.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
 batch_cli.register(app)
+sign_cli.register(app, lambda: [k.get_secret_value() for k in _load().signing_keys])
 
 
 def _settings_epilog() -> str:
