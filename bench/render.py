@@ -5,8 +5,9 @@ Usage: python -m bench.render [--seconds 20] [--connections 8]
 Needs `wrk` (Debian package `wrk`) as the load generator: a C client keeps the load
 generator's own CPU use low on a 2-core machine. For each scenario the service runs with
 the render cache off (`DARKROOM_RENDER_CACHE=0`) and unsigned URLs allowed, wrk cycles
-through 16 distinct sizes, and then a bare pyvips loop renders the same 16 specs on as
-many threads as the machine has cores for the same duration. Prints a Markdown table.
+through 16 distinct sizes, and then a bare pyvips loop renders the same 16 specs for the
+same duration on as many threads as the service may render at once (2 per core by
+default), on the same cores. Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -122,16 +123,20 @@ def scenarios() -> list[Scenario]:
 
 
 @contextmanager
-def serve(root: Path, port: int) -> Iterator[psutil.Process]:
+def serve(root: Path, port: int, extra_env: dict[str, str]) -> Iterator[psutil.Process]:
     """`darkroom serve` with the render cache off; yields its process for CPU accounting."""
-    env = os.environ | {
-        "DARKROOM_DATABASE_URL": f"sqlite:///{root / 'bench.db'}",
-        "DARKROOM_STORAGE_URL": f"file://{root / 'objects'}",
-        "DARKROOM_PORT": str(port),
-        "DARKROOM_RENDER_CACHE": "0",
-        "DARKROOM_ALLOW_UNSIGNED": "1",
-        "DARKROOM_LOG_LEVEL": "warning",
-    }
+    env = (
+        os.environ
+        | {
+            "DARKROOM_DATABASE_URL": f"sqlite:///{root / 'bench.db'}",
+            "DARKROOM_STORAGE_URL": f"file://{root / 'objects'}",
+            "DARKROOM_PORT": str(port),
+            "DARKROOM_RENDER_CACHE": "0",
+            "DARKROOM_ALLOW_UNSIGNED": "1",
+            "DARKROOM_LOG_LEVEL": "warning",
+        }
+        | extra_env
+    )
     log = (root / "serve.log").open("ab")
     child = subprocess.Popen(
         [sys.executable, "-m", "darkroom", "serve"], env=env, stdout=log, stderr=log
@@ -213,15 +218,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--port", type=int, default=18090)
+    parser.add_argument(
+        "--render-concurrency", type=int, help="DARKROOM_RENDER_CONCURRENCY of the service"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
     cores = usable_cpus()
+    concurrency = args.render_concurrency or 2 * cores
     pyvips.cache_set_max(0)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        with serve(root, args.port) as server:
+        extra = {"DARKROOM_RENDER_CONCURRENCY": str(concurrency)}
+        with serve(root, args.port, extra) as server:
             base = f"http://127.0.0.1:{args.port}"
             for scenario in scenarios():
                 data = scenario.make()
@@ -235,7 +245,7 @@ def main() -> None:
                 report = run_wrk(base, paths, args.seconds, args.connections, root)
                 cpu = cpu_seconds(server) - before
                 rps = report["requests"] / (report["duration_us"] / 1e6)
-                bare = bare_loop(scenario, data, args.seconds / 2, cores)
+                bare = bare_loop(scenario, data, args.seconds / 2, concurrency)
                 rows.append(
                     (
                         scenario.name,
@@ -249,8 +259,9 @@ def main() -> None:
                     )
                 )
     print(
-        f"{cores} cores, {args.connections} connections, {args.seconds} s per scenario, "
-        f"libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}, render cache off"
+        f"{cores} cores, render concurrency {concurrency} (service and bare loop), "
+        f"{args.connections} connections, {args.seconds} s per scenario, libvips "
+        f"{pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}, render cache off"
     )
     print()
     print(

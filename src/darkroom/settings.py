@@ -171,10 +171,11 @@ class Settings(BaseSettings):
         description="Size cap of the render cache; the least recently served renders go first.",
     )
     render_concurrency: int = Field(
-        default_factory=usable_cpus,
+        default_factory=lambda: 2 * usable_cpus(),
         gt=0,
-        description="On-demand renders running at once in this process.",
-        json_schema_extra={"default_text": "number of CPU cores"},
+        description="On-demand renders running at once in this process. Two per core keeps "
+        "the cores busy while a render is in one of its single-threaded phases (encoding).",
+        json_schema_extra={"default_text": "2 x CPU cores"},
     )
     render_queue_limit: int = Field(
         default=64,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 from dataclasses import dataclass
 
 from darkroom.db import repo
@@ -45,15 +47,58 @@ class Rendition:
     cached: bool
 
 
+@dataclass(frozen=True)
+class _Facts:
+    """What rendering needs to know of a stored image; immutable once uploaded."""
+
+    original_key: str
+    sha256: str
+    source: ImageFormat
+    has_alpha: bool
+    animated: bool
+    expires: float
+
+
+FACTS_TTL_SECONDS = 60.0
+FACTS_MAX_ENTRIES = 10_000
+_facts: dict[str, _Facts] = {}
+_facts_lock = threading.Lock()
+
+
 def plan_stored(ctx: Context, image_id: str, spec: TransformSpec, accept: str) -> Plan:
     """The plan for rendering a stored image; NotFound if there is no such image."""
+    facts = _image_facts(ctx, image_id)
+    fmt = _resolve(
+        spec.format, facts.source, accept, has_alpha=facts.has_alpha, animated=facts.animated
+    )
+    resolved = spec.model_copy(update={"format": OutputFormat(fmt.value)})
+    return _plan(image_id, facts.original_key, None, resolved, facts.sha256, spec)
+
+
+def _image_facts(ctx: Context, image_id: str) -> _Facts:
+    # A render is a hot path; an image's facts never change, so one query a minute (per
+    # process) replaces one per request. A deleted image's original is gone, which turns
+    # a stale entry into a 404 at the latest when the original is read.
+    now = time.monotonic()
+    cached = _facts.get(image_id)
+    if cached is not None and cached.expires > now:
+        return cached
     with transaction(ctx.sessions) as session:
         image = repo.get_image(session, image_id)
     source = _FORMAT_OF_MIME.get(image.mime_type, ImageFormat.JPEG)
-    animated = image.frames > 1 and source in (ImageFormat.GIF, ImageFormat.WEBP)
-    fmt = _resolve(spec.format, source, accept, has_alpha=image.has_alpha, animated=animated)
-    resolved = spec.model_copy(update={"format": OutputFormat(fmt.value)})
-    return _plan(image.id, image.original_key, None, resolved, image.sha256, spec)
+    facts = _Facts(
+        original_key=image.original_key,
+        sha256=image.sha256,
+        source=source,
+        has_alpha=image.has_alpha,
+        animated=image.frames > 1 and source in (ImageFormat.GIF, ImageFormat.WEBP),
+        expires=now + FACTS_TTL_SECONDS,
+    )
+    with _facts_lock:
+        if len(_facts) >= FACTS_MAX_ENTRIES:
+            _facts.clear()
+        _facts[image_id] = facts
+    return facts
 
 
 def plan_remote(ctx: Context, url: str, spec: TransformSpec, accept: str) -> Plan:
@@ -120,6 +165,8 @@ def evict(ctx: Context) -> int:
 
 def forget_image(ctx: Context, image_id: str) -> None:
     """Remove every cached render of an image (when the image is deleted)."""
+    with _facts_lock:
+        _facts.pop(image_id, None)
     with transaction(ctx.sessions) as session:
         keys = repo.cache_keys_of_image(session, image_id)
         repo.delete_cache_entries(session, keys)

@@ -79,14 +79,28 @@ def _check_signature(request: Request, ctx: Context) -> None:
 
 
 async def _respond(request: Request, ctx: Context, plan_fn: Callable[[], render.Plan]) -> Response:
-    plan = await blocking(plan_fn)
+    gate: RenderGate = request.app.state.render_gate
+    match = request.headers.get("if-none-match")
+    if match is not None:
+        plan = await blocking(plan_fn)
+        if plan.etag in [tag.strip() for tag in match.split(",")]:
+            return Response(status_code=304, headers=_headers(plan))
+
+    def work() -> tuple[render.Plan, render.Rendition]:
+        # One thread hop for planning and rendering: the hot path stays off the event loop
+        # and does not queue twice.
+        plan = plan_fn()
+        return plan, render.produce(ctx, plan)
+
+    # Identical requests (same path, options and Accept) share one render.
+    key = f"{request.url.path}?{request.url.query}|{request.headers.get('accept', '')}"
+    plan, rendition = await gate.run(key, work)
+    headers = _headers(plan) | {"X-Darkroom-Cache": "hit" if rendition.cached else "miss"}
+    return Response(rendition.data, media_type=plan.media_type, headers=headers)
+
+
+def _headers(plan: render.Plan) -> dict[str, str]:
     headers = {"ETag": plan.etag, "Cache-Control": CACHE_CONTROL}
     if plan.vary_accept:
         headers["Vary"] = "Accept"
-    match = request.headers.get("if-none-match")
-    if match is not None and plan.etag in [tag.strip() for tag in match.split(",")]:
-        return Response(status_code=304, headers=headers)
-    gate: RenderGate = request.app.state.render_gate
-    rendition = await gate.run(plan.key, lambda: render.produce(ctx, plan))
-    headers["X-Darkroom-Cache"] = "hit" if rendition.cached else "miss"
-    return Response(rendition.data, media_type=plan.media_type, headers=headers)
+    return headers
