@@ -75,7 +75,9 @@ def _check_signature(request: Request, ctx: Context) -> None:
             "DARKROOM_SIGNING_KEYS (or DARKROOM_ALLOW_UNSIGNED=1 for development)."
         )
     keys = [key.get_secret_value() for key in settings.signing_keys]
-    verify(request.url.path, request.url.query, keys)
+    # The path as sent: Starlette's `url.path` is already percent-decoded once.
+    raw_path = request.scope.get("raw_path") or request.url.path.encode("utf-8")
+    verify(raw_path.decode("latin-1"), request.url.query, keys)
 
 
 async def _respond(request: Request, ctx: Context, plan_fn: Callable[[], render.Plan]) -> Response:
