@@ -51,21 +51,12 @@ def serve(
     ] = None,
 ) -> None:
     """Run the API, the workers and the reconciler in one process (SQLite + local folder)."""
-    import uvicorn
-
     from darkroom.runtime import Embedded
-    from darkroom.server import GracefulServer
+    from darkroom.server import serve_http
 
     settings = _load(host=host, port=port, workers=workers)
     runtime = _or_exit(lambda: Embedded(settings))
-    config = uvicorn.Config(
-        runtime.app(),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
-    )
-    GracefulServer(config).run()
+    serve_http(runtime.app(), settings)
 
 
 @app.command(epilog=_settings_epilog())
@@ -74,21 +65,11 @@ def api(
     port: Annotated[int | None, typer.Option(help="TCP port (DARKROOM_PORT).")] = None,
 ) -> None:
     """Run the HTTP API only; the work goes through the broker to `darkroom worker`s."""
-    import uvicorn
-
     from darkroom.roles import api_app
-    from darkroom.server import GracefulServer
+    from darkroom.server import serve_http
 
     settings = _load(host=host, port=port)
-    application = _or_exit(lambda: api_app(settings))
-    config = uvicorn.Config(
-        application,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
-    )
-    GracefulServer(config).run()
+    serve_http(_or_exit(lambda: api_app(settings)), settings)
 
 
 @app.command(epilog=_settings_epilog())

@@ -7,6 +7,9 @@ import signal
 from collections.abc import Iterator
 
 import uvicorn
+from fastapi import FastAPI
+
+from darkroom.settings import Settings
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -27,3 +30,15 @@ class GracefulServer(uvicorn.Server):
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def serve_http(app: FastAPI, settings: Settings) -> None:
+    """Serve `app` on the configured address until SIGTERM/SIGINT."""
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
+    )
+    GracefulServer(config).run()
