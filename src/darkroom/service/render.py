@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 
 from darkroom.db import repo
@@ -106,9 +107,8 @@ def plan_remote(ctx: Context, url: str, spec: TransformSpec, accept: str) -> Pla
     _remote_policy(ctx)  # refuse early when remote sources are off
     digest = hashlib.sha256(url.encode("utf-8")).hexdigest()
     scope = f"remote-{digest[:40]}"
-    source_key = remote_source_key(scope)
     if spec.format in (OutputFormat.AUTO, OutputFormat.ORIGINAL):
-        info = probe(_remote_source(ctx, url, source_key))
+        info = probe(_remote_source(ctx, url, scope))
         fmt = _resolve(
             spec.format, info.format, accept, has_alpha=info.has_alpha, animated=info.animated
         )
@@ -124,16 +124,15 @@ def produce(ctx: Context, plan: Plan) -> Rendition:
     if use_cache:
         with transaction(ctx.sessions) as session:
             indexed = repo.touch_cache_entry(session, plan.key)
-        if indexed:
-            try:
+        # An indexed object evicted by another process meanwhile is simply rendered again.
+        with suppress(NotFound):
+            if indexed:
                 return Rendition(ctx.outputs.get(plan.key), cached=True)
-            except NotFound:
-                pass  # evicted by another process meanwhile: render again
     if plan.source_key is not None:
         original = ctx.originals.get(plan.source_key)
     else:
         assert plan.source_url is not None
-        original = _remote_source(ctx, plan.source_url, remote_source_key(plan.scope))
+        original = _remote_source(ctx, plan.source_url, plan.scope)
     result = render_image(original, plan.spec, limits=ctx.limits)
     if use_cache:
         ctx.outputs.put(plan.key, result.data, result.mime_type)
@@ -226,18 +225,16 @@ def _remote_policy(ctx: Context) -> FetchPolicy:
     )
 
 
-def _remote_source(ctx: Context, url: str, key: str) -> bytes:
+def _remote_source(ctx: Context, url: str, scope: str) -> bytes:
     """A remote original, from the cache or fetched (SSRF-safe, size-limited) and cached."""
+    key = remote_source_key(scope)
     if ctx.settings.render_cache:
-        try:
+        with suppress(NotFound):
             return ctx.outputs.get(key)
-        except NotFound:
-            pass
     data = fetch(url, _remote_policy(ctx)).content
     probe(data, ctx.limits)  # refuse what is not an acceptable image before keeping it
     if ctx.settings.render_cache:
         ctx.outputs.put(key, data)
-        scope = key.split("/")[1]
         with transaction(ctx.sessions) as session:
             repo.add_cache_entry(session, key, image_id=scope, size=len(data))
     return data
