@@ -1,13 +1,15 @@
 """On-demand render throughput of `darkroom serve` against a bare pyvips loop, same run.
 
-Usage: python -m bench.render [--seconds 20] [--connections 8]
+Usage: python -m bench.render [--seconds 10] [--rounds 3] [--connections 8]
 
 Needs `wrk` (Debian package `wrk`) as the load generator: a C client keeps the load
 generator's own CPU use low on a 2-core machine. For each scenario the service runs with
 the render cache off (`DARKROOM_RENDER_CACHE=0`) and unsigned URLs allowed, wrk cycles
 through 16 distinct sizes, and then a bare pyvips loop renders the same 16 specs for the
 same duration on as many threads as the service may render at once (2 per core by
-default), on the same cores. Prints a Markdown table.
+default), on the same cores. Service and bare loop alternate for `--rounds` rounds, so
+that drift in the machine's speed (other tenants, clocks) hits both alike; the table gives
+the median of each column and the median of the per-round ratios. Prints Markdown.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 
 import httpx
 import psutil
@@ -191,8 +194,10 @@ def run_wrk(
     return report
 
 
-def bare_loop(scenario: Scenario, data: bytes, seconds: float, threads: int) -> float:
-    """Renders per second of the bare pyvips twin on `threads` threads for `seconds`."""
+def bare_loop(scenario: Scenario, data: bytes, seconds: float, threads: int) -> tuple[float, float]:
+    """Renders per second of the bare pyvips twin on `threads` threads for `seconds`, and
+    the CPU milliseconds per render (this process, libvips' threads included)."""
+    cpu_before = time.process_time()
     stop = time.monotonic() + seconds
     counts = [0] * threads
 
@@ -209,13 +214,58 @@ def bare_loop(scenario: Scenario, data: bytes, seconds: float, threads: int) -> 
         worker.start()
     for worker in workers:
         worker.join()
-    return sum(counts) / (time.monotonic() - start)
+    renders = max(sum(counts), 1)
+    return renders / (time.monotonic() - start), (time.process_time() - cpu_before) * 1000 / renders
+
+
+@dataclass(frozen=True)
+class Round:
+    """One service run and the bare loop right after it."""
+
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    cpu_ms: float
+    bare_rps: float
+    bare_cpu_ms: float
+    errors: int
+
+    @property
+    def ratio(self) -> float:
+        """Service throughput over bare pyvips throughput."""
+        return self.rps / self.bare_rps
+
+
+def run_round(
+    scenario: Scenario,
+    data: bytes,
+    server: psutil.Process,
+    base: str,
+    paths: list[str],
+    args: argparse.Namespace,
+    root: Path,
+) -> Round:
+    """wrk against the service for `args.seconds`, then the bare loop for as long."""
+    before = cpu_seconds(server)
+    report = run_wrk(base, paths, args.seconds, args.connections, root)
+    cpu = cpu_seconds(server) - before
+    bare, bare_cpu = bare_loop(scenario, data, args.seconds, args.concurrency)
+    return Round(
+        rps=report["requests"] / (report["duration_us"] / 1e6),
+        p50_ms=report["p50_us"] / 1000,
+        p99_ms=report["p99_us"] / 1000,
+        cpu_ms=cpu * 1000 / max(report["requests"], 1),
+        bare_rps=bare,
+        bare_cpu_ms=bare_cpu,
+        errors=report["errors"],
+    )
 
 
 def main() -> None:
     """Run every scenario and print the table."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--seconds", type=int, default=10, help="per phase and round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--port", type=int, default=18090)
     parser.add_argument(
@@ -225,12 +275,12 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
     cores = usable_cpus()
-    concurrency = args.render_concurrency or 2 * cores
+    args.concurrency = args.render_concurrency or 2 * cores
     pyvips.cache_set_max(0)
-    rows = []
+    rows: list[tuple[str, list[Round], float]] = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        extra = {"DARKROOM_RENDER_CONCURRENCY": str(concurrency)}
+        extra = {"DARKROOM_RENDER_CONCURRENCY": str(args.concurrency)}
         with serve(root, args.port, extra) as server:
             base = f"http://127.0.0.1:{args.port}"
             for scenario in scenarios():
@@ -241,37 +291,40 @@ def main() -> None:
                 paths = [f"/v1/render/{image['id']}?{q}" for q in scenario.queries]
                 for path in paths[:2]:  # warm up: first decode, thread pools
                     assert httpx.get(base + path, timeout=60).status_code == 200
-                before = cpu_seconds(server)
-                report = run_wrk(base, paths, args.seconds, args.connections, root)
-                cpu = cpu_seconds(server) - before
-                rps = report["requests"] / (report["duration_us"] / 1e6)
-                bare = bare_loop(scenario, data, args.seconds / 2, concurrency)
-                rows.append(
-                    (
-                        scenario.name,
-                        rps,
-                        report["p50_us"] / 1000,
-                        report["p99_us"] / 1000,
-                        cpu * 1000 / max(report["requests"], 1),
-                        bare,
-                        rps / bare,
-                        report["errors"],
-                    )
-                )
+                rounds = [
+                    run_round(scenario, data, server, base, paths, args, root)
+                    for _ in range(args.rounds)
+                ]
+                rss = server.memory_info().rss / 1024**2
+                rows.append((scenario.name, rounds, rss))
     print(
-        f"{cores} cores, render concurrency {concurrency} (service and bare loop), "
-        f"{args.connections} connections, {args.seconds} s per scenario, libvips "
-        f"{pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}, render cache off"
+        f"{cores} cores, render concurrency {args.concurrency} (service and bare loop), "
+        f"{args.connections} connections, {args.rounds} rounds of {args.seconds} s per "
+        f"scenario and side, libvips {pyvips.version(0)}.{pyvips.version(1)}."
+        f"{pyvips.version(2)}, render cache off; medians of the rounds"
     )
     print()
     print(
         "| scenario | service req/s | p50 ms | p99 ms | CPU ms/req "
-        "| bare pyvips renders/s | service / bare | errors |"
+        "| bare pyvips renders/s | bare CPU ms/render | service / bare (rounds) | errors "
+        "| service RSS MiB |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for name, rps, p50, p99, cpu_ms, bare, ratio, errors in rows:
-        cells = [name, f"{rps:.1f}", f"{p50:.1f}", f"{p99:.1f}", f"{cpu_ms:.1f}", f"{bare:.1f}"]
-        print("| " + " | ".join([*cells, f"{ratio:.2f}", str(errors)]) + " |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, rounds, rss in rows:
+        ratios = ", ".join(f"{r.ratio:.2f}" for r in rounds)
+        cells = [
+            name,
+            f"{median(r.rps for r in rounds):.1f}",
+            f"{median(r.p50_ms for r in rounds):.1f}",
+            f"{median(r.p99_ms for r in rounds):.1f}",
+            f"{median(r.cpu_ms for r in rounds):.1f}",
+            f"{median(r.bare_rps for r in rounds):.1f}",
+            f"{median(r.bare_cpu_ms for r in rounds):.1f}",
+            f"**{median(r.ratio for r in rounds):.2f}** ({ratios})",
+            str(sum(r.errors for r in rounds)),
+            f"{rss:.0f}",
+        ]
+        print("| " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from darkroom import batch_cli, sign_cli
+from darkroom.allocator import tune_allocator
 from darkroom.errors import DarkroomError
 from darkroom.settings import Settings, load_settings, settings_table
 
@@ -55,6 +56,7 @@ def serve(
     from darkroom.server import serve_http
 
     settings = _load(host=host, port=port, workers=workers)
+    tune_allocator()
     runtime = _or_exit(lambda: Embedded(settings))
     serve_http(runtime.app(), settings)
 
@@ -69,6 +71,7 @@ def api(
     from darkroom.server import serve_http
 
     settings = _load(host=host, port=port)
+    tune_allocator()
     serve_http(_or_exit(lambda: api_app(settings)), settings)
 
 
@@ -93,6 +96,7 @@ def worker(
         argv = ["worker", "--queues", queues] + (["--threads", str(threads)] if threads else [])
         raise typer.Exit(run_worker_processes(argv, processes, metrics_port))
     settings = _load(workers=threads)
+    tune_allocator()
     names = [q.strip() for q in queues.split(",") if q.strip()]
     process = _or_exit(lambda: WorkerProcess(settings, names, settings.workers))
     if metrics_port is not None:

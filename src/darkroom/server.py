@@ -39,6 +39,9 @@ def serve_http(app: FastAPI, settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        # uvicorn formats each access line before its logger drops it: skip that work
+        # when the level would drop it anyway.
+        access_log=settings.log_level in ("info", "debug"),
         timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
     )
     GracefulServer(config).run()

@@ -170,6 +170,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Size cap of the render cache; the least recently served renders go first.",
     )
+    render_source_cache_bytes: int = Field(
+        default=256 * 1024**2,
+        ge=0,
+        description="Memory per API process for the originals of on-demand renders, so that "
+        "repeat renders of an image neither fetch nor copy it again; 0 turns it off.",
+    )
     render_concurrency: int = Field(
         default_factory=lambda: 2 * usable_cpus(),
         gt=0,

@@ -16,7 +16,7 @@ import pyvips
 
 import darkroom.service.render as render_service
 from darkroom.client import sign_url
-from darkroom.imaging import Rendered, render
+from darkroom.imaging import Rendered, probe, render
 from tests.corpus import read
 from tests.integration.conftest import Service, start_service
 
@@ -319,3 +319,43 @@ def test_unsigned_requests_need_a_key_or_permission(service: Service) -> None:
     response = service.http.get(f"/v1/render/{image_id}?w=10")
     assert response.status_code == 403
     assert "DARKROOM_SIGNING_KEYS" in response.json()["error"]["message"]
+
+
+def test_requests_the_fast_path_leaves_alone_get_the_routers_answers(signed: Service) -> None:
+    image_id = stored(signed)
+    head = signed.http.head(sign_url(f"/v1/render/{image_id}?w=10", KEY))
+    assert head.status_code == 405
+    deep = signed.http.get(sign_url(f"/v1/render/{image_id}/thumb_200/extra", KEY))
+    assert (deep.status_code, deep.json()["error"]["code"]) == (404, "not_found")
+    paths = set(signed.http.get("/openapi.json").json()["paths"])
+    assert {"/v1/render", "/v1/render/{image_id}", "/v1/render/{image_id}/{profile}"} <= paths
+
+
+def test_an_original_is_read_and_probed_once_per_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    probes: list[int] = []
+
+    def counting_probe(data: bytes, *args: Any) -> Any:
+        probes.append(len(data))
+        return probe(data, *args)
+
+    monkeypatch.setattr(render_service, "probe", counting_probe)
+    reads: list[str] = []
+    for service in start_service(tmp_path, allow_unsigned=True, render_cache=False)():
+        image_id = stored(service)
+        service.wait(image_id)  # its worker has read the original for the variant
+        store = service.runtime.ctx.originals
+
+        def counting_get(key: str, real: Any = store.get) -> bytes:
+            reads.append(key)
+            return bytes(real(key))
+
+        monkeypatch.setattr(store, "get", counting_get)
+        for width in (100, 120, 140):
+            assert service.http.get(f"/v1/render/{image_id}?w={width}").status_code == 200
+        assert (len(reads), len(probes)) == (1, 1)
+        # Deleting the image drops its original from memory too.
+        assert service.http.delete(f"/v1/images/{image_id}").status_code == 204
+        assert service.runtime.ctx.render_sources.size == 0
+        assert service.http.get(f"/v1/render/{image_id}?w=100").status_code == 404

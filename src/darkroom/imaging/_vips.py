@@ -26,6 +26,33 @@ def configure() -> None:
     pyvips.block_untrusted_set(True)
     pyvips.cache_set_max(0)
     pyvips.cache_set_max_mem(0)
+    _route_only_problems_to_python()
+
+
+def _route_only_problems_to_python() -> None:
+    """Let libvips' warnings and errors reach Python logging, but not its progress notes.
+
+    libvips narrates every thumbnail ("input size is ...", "loading with factor ...") at
+    INFO level, and pyvips hands each note to a Python callback that must take the GIL from
+    a libvips thread: on a busy server those threads then wait on the event loop and on
+    each other. GLib's default handler drops INFO and DEBUG unless G_MESSAGES_DEBUG asks.
+    """
+    handler = getattr(pyvips, "_log_handler_cb", None)
+    if handler is None or not hasattr(pyvips, "_remove_log_handler"):
+        return  # a pyvips without the handler we know: leave its logging alone
+    levels = pyvips.GLogLevelFlags
+    pyvips._remove_log_handler()
+    pyvips._log_handler_id = pyvips.glib_lib.g_log_set_handler(
+        b"VIPS",
+        levels.LEVEL_MESSAGE
+        | levels.LEVEL_WARNING
+        | levels.LEVEL_CRITICAL
+        | levels.LEVEL_ERROR
+        | levels.FLAG_FATAL
+        | levels.FLAG_RECURSION,
+        handler,
+        pyvips.ffi.NULL,
+    )
 
 
 def allow_svg() -> None:

@@ -52,14 +52,20 @@ def render(
     *,
     limits: Limits = DEFAULT_LIMITS,
     accept: str | None = None,
+    info: ImageInfo | None = None,
 ) -> Rendered:
     """Render `data` through `spec`. `accept` (an HTTP Accept header) resolves format=auto.
+
+    `info` is what `probe(data, limits)` returned for these very bytes, when the caller
+    already has it (an immutable original rendered again and again); otherwise the header
+    is probed here.
 
     Raises only `darkroom.errors` classes: the input's refusals from `probe`, `InvalidSpec`
     for a spec that does not fit the image, `CorruptImage` for data that fails to decode.
     """
     spec = TransformSpec.coerce(spec)
-    info = probe(data, limits)
+    if info is None:
+        info = probe(data, limits)
     fmt = output_format(spec.format, info, accept)
     animated = info.animated and TRAITS[fmt].animation
     geometry = plan(spec, info, animated=animated)

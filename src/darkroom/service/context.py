@@ -14,6 +14,7 @@ from darkroom.db.engine import create_engine, session_factory
 from darkroom.fetch import FetchPolicy
 from darkroom.imaging import Limits
 from darkroom.metrics import WorkMetrics, build_registry
+from darkroom.service.source_cache import SourceCache
 from darkroom.settings import Settings
 from darkroom.storage import ObjectStore, open_store
 
@@ -47,6 +48,8 @@ class Context:
     fetch_policy: FetchPolicy
     registry: CollectorRegistry
     metrics: WorkMetrics
+    render_sources: SourceCache = field(default_factory=lambda: SourceCache(0))
+    """Originals kept in memory for on-demand renders (per process)."""
     queue: TaskQueue | None = field(default=None)
 
     @property
@@ -69,6 +72,7 @@ def build_context(settings: Settings) -> Context:
     return Context(
         registry=registry,
         metrics=metrics,
+        render_sources=SourceCache(settings.render_source_cache_bytes),
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),

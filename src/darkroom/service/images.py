@@ -208,4 +208,4 @@ def delete(ctx: Context, image_id: str) -> None:
     for row in image.variants:
         if row.output_key:
             ctx.outputs.delete(row.output_key)
-    render.forget_image(ctx, image_id)
+    render.forget_image(ctx, image_id, key)

@@ -12,11 +12,12 @@ from darkroom.db import repo
 from darkroom.db.engine import transaction
 from darkroom.errors import InvalidRequest, NotFound
 from darkroom.fetch import FetchPolicy, fetch
-from darkroom.imaging import ImageFormat, OutputFormat, TransformSpec, probe
+from darkroom.imaging import ImageFormat, ImageInfo, OutputFormat, TransformSpec, probe
 from darkroom.imaging import render as render_image
 from darkroom.imaging.encode import negotiate
 from darkroom.imaging.formats import TRAITS
 from darkroom.service.context import Context
+from darkroom.service.source_cache import Source
 from darkroom.storage import cache_key, remote_source_key
 
 _FORMAT_OF_MIME = {traits.mime_type: fmt for fmt, traits in TRAITS.items()}
@@ -128,18 +129,29 @@ def produce(ctx: Context, plan: Plan) -> Rendition:
         with suppress(NotFound):
             if indexed:
                 return Rendition(ctx.outputs.get(plan.key), cached=True)
+    info: ImageInfo | None = None  # a remote source can change at its origin: probe anew
     if plan.source_key is not None:
-        original = ctx.originals.get(plan.source_key)
+        original, info = _stored_original(ctx, plan.source_key)
     else:
         assert plan.source_url is not None
         original = _remote_source(ctx, plan.source_url, plan.scope)
-    result = render_image(original, plan.spec, limits=ctx.limits)
+    result = render_image(original, plan.spec, limits=ctx.limits, info=info)
     if use_cache:
         ctx.outputs.put(plan.key, result.data, result.mime_type)
         with transaction(ctx.sessions) as session:
             repo.add_cache_entry(session, plan.key, image_id=plan.scope, size=result.size)
         evict(ctx)
     return Rendition(result.data, cached=False)
+
+
+def _stored_original(ctx: Context, key: str) -> tuple[bytes, ImageInfo]:
+    # The key is content-addressed: neither the bytes nor their header ever change.
+    source = ctx.render_sources.get(key)
+    if source is None:
+        data = ctx.originals.get(key)
+        source = Source(data, probe(data, ctx.limits))
+        ctx.render_sources.put(key, source)
+    return source.data, source.info
 
 
 def evict(ctx: Context) -> int:
@@ -162,10 +174,12 @@ def evict(ctx: Context) -> int:
         removed += len(victims)
 
 
-def forget_image(ctx: Context, image_id: str) -> None:
+def forget_image(ctx: Context, image_id: str, original_key: str) -> None:
     """Remove every cached render of an image (when the image is deleted)."""
     with _facts_lock:
         _facts.pop(image_id, None)
+    # Another image may share the original; it is read from storage again if so.
+    ctx.render_sources.discard(original_key)
     with transaction(ctx.sessions) as session:
         keys = repo.cache_keys_of_image(session, image_id)
         repo.delete_cache_entries(session, keys)
