@@ -1,6 +1,6 @@
 """On-demand render throughput of `darkroom serve` against a bare pyvips loop, same run.
 
-Usage: python -m bench.render [--seconds 10] [--rounds 3] [--connections 8]
+Usage: python -m bench.render [--seconds 15] [--rounds 3] [--connections 8] [--only 1 3]
 
 Needs `wrk` (Debian package `wrk`) as the load generator: a C client keeps the load
 generator's own CPU use low on a 2-core machine. For each scenario the service runs with
@@ -40,10 +40,16 @@ CORPUS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "corpus
 
 WRK_SCRIPT = """
 local paths = {%s}
+local requests = {}
 local i = 0
+init = function(args)
+  for n, path in ipairs(paths) do
+    requests[n] = wrk.format("GET", path)
+  end
+end
 request = function()
   i = i + 1
-  return wrk.format("GET", paths[(i %% #paths) + 1])
+  return requests[(i %% #requests) + 1]
 end
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -264,12 +270,15 @@ def run_round(
 def main() -> None:
     """Run every scenario and print the table."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=10, help="per phase and round")
+    parser.add_argument("--seconds", type=int, default=15, help="per phase and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--port", type=int, default=18090)
     parser.add_argument(
         "--render-concurrency", type=int, help="DARKROOM_RENDER_CONCURRENCY of the service"
+    )
+    parser.add_argument(
+        "--only", type=int, nargs="*", help="run only these scenarios (1-4, in table order)"
     )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -283,7 +292,8 @@ def main() -> None:
         extra = {"DARKROOM_RENDER_CONCURRENCY": str(args.concurrency)}
         with serve(root, args.port, extra) as server:
             base = f"http://127.0.0.1:{args.port}"
-            for scenario in scenarios():
+            chosen = [s for i, s in enumerate(scenarios(), 1) if not args.only or i in args.only]
+            for scenario in chosen:
                 data = scenario.make()
                 image = httpx.post(
                     f"{base}/v1/images", files={"file": ("in", data)}, data={"profiles": "avatar"}

@@ -359,3 +359,19 @@ def test_an_original_is_read_and_probed_once_per_process(
         assert service.http.delete(f"/v1/images/{image_id}").status_code == 204
         assert service.runtime.ctx.render_sources.size == 0
         assert service.http.get(f"/v1/render/{image_id}?w=100").status_code == 404
+
+
+def test_an_unexpected_render_failure_is_a_500_and_the_service_carries_on(
+    signed: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image_id = stored(signed)
+
+    def broken(*args: Any, **kwargs: Any) -> Rendered:
+        raise RuntimeError("a bug, not a bad image")
+
+    monkeypatch.setattr(render_service, "render_image", broken)
+    failed = signed.http.get(sign_url(f"/v1/render/{image_id}?w=50", KEY))
+    assert (failed.status_code, failed.json()["error"]["code"]) == (500, "internal_error")
+    assert "a bug" not in failed.text
+    monkeypatch.undo()
+    assert signed.http.get(sign_url(f"/v1/render/{image_id}?w=50", KEY)).status_code == 200

@@ -6,16 +6,28 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 import darkroom
+from darkroom.api import render_fast_path
 from darkroom.api.errors import install_error_handlers
-from darkroom.api.render_fast_path import RenderFastPath
 from darkroom.api.render_gate import RenderGate
 from darkroom.api.routes import dead_letters, health, images, jobs, profiles, render
 from darkroom.service.context import Context
 
-DOCUMENTED_ORDER = ("images", "profiles", "render", "jobs", "dead letters", "health")
-"""Sections of the API reference in reading order (routes are matched in another order)."""
+
+class DarkroomAPI(FastAPI):
+    """FastAPI, with the on-demand render routes answered ahead of its middleware."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a render request directly; anything else the FastAPI way."""
+        handler = render_fast_path.match(scope)
+        if handler is None:
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self  # what Starlette sets for `request.app`
+        await render_fast_path.serve(handler, scope, receive, send)
+
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -37,19 +49,15 @@ def create_app(ctx: Context, *, lifespan: Lifespan = _no_lifespan) -> FastAPI:
         finally:
             gate.close()
 
-    app = FastAPI(
+    app = DarkroomAPI(
         title="Darkroom",
         version=darkroom.__version__,
         description="Self-hosted image processing: uploads, profiles, variants.",
         lifespan=lifespan_and_gate,
-        openapi_tags=[{"name": name} for name in DOCUMENTED_ORDER],
     )
     app.state.ctx = ctx
     app.state.render_gate = gate
-    # Added first, so it sits inside the error handlers' catch-all middleware.
-    app.add_middleware(RenderFastPath)
     install_error_handlers(app)
-    # Routes are matched in order: the hot on-demand path first.
-    for module in (render, images, health, profiles, jobs, dead_letters):
+    for module in (health, images, profiles, jobs, dead_letters, render):
         app.include_router(module.router)
     return app

@@ -89,8 +89,13 @@ class CatchUnexpected:
             log.exception("%s %s raised an unexpected error", scope["method"], scope["path"])
             if started:
                 raise  # too late for an error response; the server closes the connection
-            body = error_body("internal_error", "An internal error occurred; it has been logged.")
-            await JSONResponse(body, status_code=500)(scope, receive, send)
+            await internal_error_response()(scope, receive, send)
+
+
+def internal_error_response() -> JSONResponse:
+    """The 500 answer to an unexpected exception (logged by the caller)."""
+    body = error_body("internal_error", "An internal error occurred; it has been logged.")
+    return JSONResponse(body, status_code=500)
 
 
 def install_error_handlers(app: FastAPI) -> None:
