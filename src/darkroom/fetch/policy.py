@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from contextlib import suppress
 from dataclasses import dataclass
 from ipaddress import ip_address
 
@@ -25,10 +26,8 @@ def normalize_host(host: str) -> str:
     text = host.strip()
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
-    try:
+    with suppress(ValueError):  # not an IP literal: try it as a host name
         return ip_address(text).compressed
-    except ValueError:
-        pass
     try:
         # httpx's own IDNA encoding, so a pattern normalises exactly as a URL host does.
         encoded = httpx.URL(scheme="http", host=text).raw_host.decode("ascii")

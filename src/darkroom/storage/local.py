@@ -96,9 +96,7 @@ class LocalStore(ObjectStore):
         """Remove the object and any directories it leaves empty; a missing key is fine."""
         path = self._path(key)
         try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
+            path.unlink(missing_ok=True)
         except (NotADirectoryError, IsADirectoryError):
             # The key names a directory, or runs through a file: there is no object here.
             return

@@ -355,5 +355,4 @@ class _KeepOpen(io.RawIOBase):
         return self._source.tell()
 
     def close(self) -> None:
-        # Left open, and not even marked closed: the file belongs to the caller.
-        pass
+        """Leave the caller's file open, and this wrapper unmarked as closed."""
