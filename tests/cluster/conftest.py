@@ -20,7 +20,8 @@ import pytest
 import redis
 
 from darkroom.queue.broker import QUEUES
-from darkroom.roles import api_app, connect
+from darkroom.runtime.http import api_app
+from darkroom.runtime.wiring import wire
 from darkroom.settings import Settings
 from tests.conftest import service_unavailable
 from tests.live_server import live_server
@@ -84,10 +85,10 @@ def remove_queues(broker: Broker) -> None:
 @contextmanager
 def in_process_cluster(settings: Settings, threads: int = 2) -> Iterator[httpx.Client]:
     """`darkroom api` served over HTTP plus a worker consuming its queues, in this process."""
-    ctx, queue = connect(settings)
+    wired = wire(settings)
     worker = dramatiq.Worker(
-        queue.broker,
-        queues=set(queue.queue_names.values()),
+        wired.broker,
+        queues=set(wired.queue.queue_names.values()),
         worker_threads=threads,
         worker_timeout=100,
     )
@@ -97,8 +98,7 @@ def in_process_cluster(settings: Settings, threads: int = 2) -> Iterator[httpx.C
             yield http
     finally:
         worker.stop(timeout=10_000)
-        queue.broker.close()
-        ctx.engine.dispose()
+        wired.close()
 
 
 def wait_done(http: httpx.Client, image_id: str, timeout: float = 60) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from darkroom.runtime import Embedded
+from darkroom.runtime.embedded import Embedded
 from darkroom.settings import load_settings
 from tests.live_server import live_server
 

@@ -16,12 +16,13 @@ import redis
 import typer
 from typer.testing import CliRunner, Result
 
-from darkroom import batch_cli
-from darkroom.batch import Item, Source, State
-from darkroom.batch_local import CRASHED, FileJob, plan, process_file, run
+from darkroom.batch.inputs import Item, Source, State
+from darkroom.batch.local import CRASHED, FileJob, plan, process_file, run
+from darkroom.cli import batch as batch_cli
 from darkroom.db.migrate import upgrade
 from darkroom.imaging import DEFAULT_LIMITS, TransformSpec
-from darkroom.queue.broker import DramatiqQueue, make_broker
+from darkroom.queue.actors import DramatiqQueue
+from darkroom.queue.broker import make_broker
 from darkroom.service import images, profiles
 from darkroom.service.context import build_context
 from darkroom.settings import load_settings

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from darkroom import allocator
+from darkroom.runtime import allocator
 
-PROBE = "from darkroom.allocator import tune_allocator; print(tune_allocator())"
+PROBE = "from darkroom.runtime.allocator import tune_allocator; print(tune_allocator())"
 
 
 def applied(env: dict[str, str]) -> str:

@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from darkroom.cli.sign import register
 from darkroom.client import sign_url
 from darkroom.errors import Forbidden, InvalidRequest
-from darkroom.sign_cli import register
 from darkroom.signing import canonical, sign, signature, verify
 
 KEY = "darkroom-test-key-0123456789"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from darkroom.db.schema import DeadLetter, Image, ImageVariant
 from darkroom.imaging.formats import TRAITS, ImageFormat
+from darkroom.service.dto import DeadLetterRecord, ImageRecord, VariantRecord
 from darkroom.service.profiles import ProfileView
 
 
@@ -15,7 +15,7 @@ def isotime(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
-def variant_view(image: Image, variant: ImageVariant) -> dict[str, Any]:
+def variant_view(image: ImageRecord, variant: VariantRecord) -> dict[str, Any]:
     """One variant: its status, and once done its size, format and download URL."""
     return {
         "profile": variant.profile,
@@ -32,7 +32,7 @@ def variant_view(image: Image, variant: ImageVariant) -> dict[str, Any]:
     }
 
 
-def image_view(image: Image) -> dict[str, Any]:
+def image_view(image: ImageRecord) -> dict[str, Any]:
     """An image with its metadata and variants."""
     return {
         "id": image.id,
@@ -47,9 +47,7 @@ def image_view(image: Image) -> dict[str, Any]:
         "error": image.error,
         "original_url": f"/v1/images/{image.id}/original",
         "callback_url": image.callback_url,
-        "variants": [
-            variant_view(image, v) for v in sorted(image.variants, key=lambda v: v.profile)
-        ],
+        "variants": [variant_view(image, v) for v in image.variants],
         "created_at": isotime(image.created_at),
         "updated_at": isotime(image.updated_at),
     }
@@ -72,7 +70,7 @@ def media_type(fmt: str | None) -> str:
     return TRAITS[ImageFormat(fmt)].mime_type if fmt else "application/octet-stream"
 
 
-def dead_letter_view(letter: DeadLetter) -> dict[str, Any]:
+def dead_letter_view(letter: DeadLetterRecord) -> dict[str, Any]:
     """A dead letter: what failed, why, after how many attempts, and whether replayed."""
     return {
         "id": letter.id,

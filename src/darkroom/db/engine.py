@@ -100,3 +100,9 @@ def _postgres_engine(url: URL) -> Engine:
         # Without a timeout, a blackholed host hangs the caller forever instead of failing.
         connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S},
     )
+
+
+def ping(engine: Engine) -> None:
+    """Raise DatabaseUnavailable unless the database answers a trivial query."""
+    with db_errors(), engine.connect() as connection:
+        connection.execute(sa.text("SELECT 1"))

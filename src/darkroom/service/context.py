@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from darkroom.db.engine import create_engine, session_factory
 from darkroom.fetch import FetchPolicy
 from darkroom.imaging import Limits
-from darkroom.metrics import WorkMetrics, build_registry
+from darkroom.retry import DEFAULT_POLICY, RetryPolicy
+from darkroom.service.metrics import WorkMetrics, build_registry
 from darkroom.service.source_cache import SourceCache
 from darkroom.settings import Settings
 from darkroom.storage import ObjectStore, open_store
@@ -51,6 +52,8 @@ class Context:
     render_sources: SourceCache = field(default_factory=lambda: SourceCache(0))
     """Originals kept in memory for on-demand renders (per process)."""
     queue: TaskQueue | None = field(default=None)
+    retry: RetryPolicy = DEFAULT_POLICY
+    """When failed work is retried; tests inject a faster schedule."""
 
     @property
     def lease(self) -> timedelta:
@@ -64,18 +67,20 @@ class Context:
         return self.queue
 
 
-def build_context(settings: Settings) -> Context:
+def build_context(settings: Settings, *, retry: RetryPolicy = DEFAULT_POLICY) -> Context:
     """Open the database engine and the stores the settings name."""
     engine = create_engine(settings.database_url)
     limits = settings.limits()
-    registry, metrics = build_registry(engine)
+    sessions = session_factory(engine)
+    registry, metrics = build_registry(sessions)
     return Context(
+        retry=retry,
         registry=registry,
         metrics=metrics,
         render_sources=SourceCache(settings.render_source_cache_bytes),
         settings=settings,
         engine=engine,
-        sessions=session_factory(engine),
+        sessions=sessions,
         originals=open_store(
             settings.storage_url,
             s3_endpoint_url=settings.s3_endpoint_url,

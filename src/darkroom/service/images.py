@@ -9,15 +9,16 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from darkroom.db import repo
 from darkroom.db.engine import transaction
-from darkroom.db.schema import Image, ImageVariant, Status
+from darkroom.db.repo import images as image_rows
+from darkroom.db.schema import Status
 from darkroom.errors import Conflict, DarkroomError, NotFound
 from darkroom.fetch import fetch
 from darkroom.imaging import ImageInfo, TransformSpec, verify
 from darkroom.imaging.formats import TRAITS
 from darkroom.service import profiles, render
 from darkroom.service.context import Context
+from darkroom.service.dto import ImageRecord, Page, VariantRecord
 from darkroom.storage import original_key
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class Upload:
 class Accepted:
     """An accepted image, and whether this call created it (False: idempotent replay)."""
 
-    image: Image
+    image: ImageRecord
     created: bool
 
 
@@ -64,8 +65,8 @@ def _replay(ctx: Context, request: Upload) -> Accepted | None:
     if not request.idempotency_key:
         return None
     with transaction(ctx.sessions) as session:
-        earlier = repo.find_image_by_idempotency_key(session, request.idempotency_key)
-    return None if earlier is None else Accepted(earlier, created=False)
+        earlier = image_rows.find_image_by_idempotency_key(session, request.idempotency_key)
+    return None if earlier is None else Accepted(ImageRecord.of(earlier), created=False)
 
 
 def create(ctx: Context, data: bytes, specs: dict[str, TransformSpec], request: Upload) -> Accepted:
@@ -73,12 +74,12 @@ def create(ctx: Context, data: bytes, specs: dict[str, TransformSpec], request: 
     info = verify(data, ctx.limits)
     sha256 = hashlib.sha256(data).hexdigest()
     key = original_key(sha256, TRAITS[info.format].extension)
-    variants = [repo.NewVariant(n, s.canonical(), s.spec_hash) for n, s in specs.items()]
+    variants = [image_rows.NewVariant(n, s.canonical(), s.spec_hash) for n, s in specs.items()]
     try:
         with transaction(ctx.sessions) as session:
             # Under the original's lock, so that a concurrent delete of another image with
             # the same bytes cannot remove the object between our check and our commit.
-            repo.lock_original(session, key)
+            image_rows.lock_original(session, key)
             image = _insert(session, info, key, sha256, len(data), variants, request)
             if not ctx.originals.exists(key):
                 ctx.originals.put(key, data, info.mime_type)
@@ -99,11 +100,11 @@ def _insert(
     key: str,
     sha256: str,
     size: int,
-    variants: list[repo.NewVariant],
+    variants: list[image_rows.NewVariant],
     request: Upload,
-) -> Image:
+) -> ImageRecord:
     width, height = info.upright_size()
-    created = repo.create_image(
+    created = image_rows.create_image(
         session,
         original_key=key,
         sha256=sha256,
@@ -118,7 +119,7 @@ def _insert(
         idempotency_key=request.idempotency_key,
         variants=variants,
     )
-    return repo.get_image(session, created.id)
+    return ImageRecord.of(image_rows.get_image(session, created.id))
 
 
 def enqueue_dispatch(ctx: Context, image_id: str) -> None:
@@ -129,21 +130,21 @@ def enqueue_dispatch(ctx: Context, image_id: str) -> None:
         log.warning("could not enqueue image %s, the reconciler will: %s", image_id, exc)
 
 
-def add_profiles(ctx: Context, image_id: str, names: Sequence[str]) -> Image:
+def add_profiles(ctx: Context, image_id: str, names: Sequence[str]) -> ImageRecord:
     """Request more profiles for an existing image."""
     specs = profiles.resolve(ctx, names)
-    variants = [repo.NewVariant(n, s.canonical(), s.spec_hash) for n, s in specs.items()]
+    variants = [image_rows.NewVariant(n, s.canonical(), s.spec_hash) for n, s in specs.items()]
     with transaction(ctx.sessions) as session:
-        repo.add_variants(session, image_id, variants)
-        image = repo.get_image(session, image_id)
+        image_rows.add_variants(session, image_id, variants)
+        image = ImageRecord.of(image_rows.get_image(session, image_id))
     enqueue_dispatch(ctx, image_id)
     return image
 
 
-def get(ctx: Context, image_id: str) -> Image:
+def get(ctx: Context, image_id: str) -> ImageRecord:
     """The image with its variants; NotFound if there is none."""
     with transaction(ctx.sessions) as session:
-        return repo.get_image(session, image_id)
+        return ImageRecord.of(image_rows.get_image(session, image_id))
 
 
 def list_page(
@@ -153,15 +154,16 @@ def list_page(
     status: Status | None,
     limit: int,
     cursor: str | None,
-) -> repo.Page[Image]:
+) -> Page[ImageRecord]:
     """A page of images, newest first."""
     with transaction(ctx.sessions) as session:
-        return repo.list_images(
+        page = image_rows.list_images(
             session, owner_id=owner_id, status=status, limit=limit, cursor=cursor
         )
+        return Page([ImageRecord.of(i) for i in page.items], page.next_cursor)
 
 
-def original(ctx: Context, image_id: str) -> tuple[Image, bytes]:
+def original(ctx: Context, image_id: str) -> tuple[ImageRecord, bytes]:
     """The image and its original bytes."""
     image = get(ctx, image_id)
     return image, ctx.originals.get(image.original_key)
@@ -176,7 +178,7 @@ def variant_location(ctx: Context, image_id: str, profile: str) -> str | None:
     return ctx.outputs.url(found.output_key)
 
 
-def variant(ctx: Context, image_id: str, profile: str) -> tuple[Image, ImageVariant, bytes]:
+def variant(ctx: Context, image_id: str, profile: str) -> tuple[ImageRecord, VariantRecord, bytes]:
     """A finished variant and its bytes; NotFound (saying its status) while it is not done."""
     image = get(ctx, image_id)
     found = _finished_variant(image, profile)
@@ -184,9 +186,9 @@ def variant(ctx: Context, image_id: str, profile: str) -> tuple[Image, ImageVari
     return image, found, ctx.outputs.get(found.output_key)
 
 
-def _finished_variant(image: Image, profile: str) -> ImageVariant:
+def _finished_variant(image: ImageRecord, profile: str) -> VariantRecord:
     image_id = image.id
-    found = next((v for v in image.variants if v.profile == profile), None)
+    found = image.variant(profile)
     if found is None:
         raise NotFound(f"Image {image_id} has no variant {profile!r}.")
     if found.status is not Status.DONE or found.output_key is None:
@@ -200,10 +202,10 @@ def _finished_variant(image: Image, profile: str) -> ImageVariant:
 def delete(ctx: Context, image_id: str) -> None:
     """Delete the image's rows and objects; the original only when no other image shares it."""
     with transaction(ctx.sessions) as session:
-        key = repo.get_image(session, image_id).original_key
-        repo.lock_original(session, key)
-        image = repo.delete_image(session, image_id)
-        if repo.count_images_with_original(session, key) == 0:
+        key = image_rows.get_image(session, image_id).original_key
+        image_rows.lock_original(session, key)
+        image = image_rows.delete_image(session, image_id)
+        if image_rows.count_images_with_original(session, key) == 0:
             ctx.originals.delete(key)
     for row in image.variants:
         if row.output_key:

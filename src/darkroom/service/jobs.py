@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from darkroom.db.schema import Image, ImageVariant, Status
 from darkroom.errors import InvalidRequest, NotFound
 from darkroom.imaging import TransformSpec
 from darkroom.service import images
 from darkroom.service.context import Context
+from darkroom.service.dto import ImageRecord, Status, VariantRecord
 
 OPERATIONS: dict[str, dict[str, Any]] = {
     "resize": {"fit": "fill", "enlarge": True},
@@ -30,8 +30,8 @@ _PROFILE_PREFIX = "job_"
 class Job:
     """A job as the reference API describes it."""
 
-    image: Image
-    variant: ImageVariant
+    image: ImageRecord
+    variant: VariantRecord
 
     @property
     def operation(self) -> str:
@@ -78,7 +78,7 @@ def output(ctx: Context, job_id: str) -> tuple[Job, bytes]:
     return Job(image, variant), data
 
 
-def _job(image: Image) -> Job:
+def _job(image: ImageRecord) -> Job:
     for variant in image.variants:
         if variant.profile.startswith(_PROFILE_PREFIX):
             return Job(image, variant)

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from darkroom.db import repo
 from darkroom.db.engine import transaction
+from darkroom.db.repo import images as image_rows
+from darkroom.db.repo import profiles as profile_rows
 from darkroom.db.schema import Profile
 from darkroom.errors import Conflict, InvalidRequest, NotFound, UnknownProfile
 from darkroom.imaging import TransformSpec
@@ -59,36 +60,36 @@ def check_name(name: str) -> str:
 def list_profiles(ctx: Context) -> list[ProfileView]:
     """Every profile, by name."""
     with transaction(ctx.sessions) as session:
-        return [view(p) for p in repo.list_profiles(session)]
+        return [view(p) for p in profile_rows.list_profiles(session)]
 
 
 def get_profile(ctx: Context, name: str) -> ProfileView:
     """One profile; NotFound if there is none."""
     with transaction(ctx.sessions) as session:
-        return view(repo.get_profile(session, name))
+        return view(profile_rows.get_profile(session, name))
 
 
 def put_profile(ctx: Context, name: str, spec: Mapping[str, Any]) -> ProfileView:
     """Create or replace a profile; its version goes up only when the spec's meaning changes."""
     canonical = TransformSpec.coerce(dict(spec)).canonical()
     with transaction(ctx.sessions) as session:
-        return view(repo.put_profile(session, check_name(name), canonical))
+        return view(profile_rows.put_profile(session, check_name(name), canonical))
 
 
 def delete_profile(ctx: Context, name: str) -> None:
     """Delete a profile; variants already made with it keep their spec."""
     with transaction(ctx.sessions) as session:
-        repo.delete_profile(session, name)
+        profile_rows.delete_profile(session, name)
 
 
 def ensure_defaults(ctx: Context) -> list[str]:
     """Create the default profiles when no profile exists at all (a fresh installation)."""
     try:
         with transaction(ctx.sessions) as session:
-            if repo.list_profiles(session):
+            if profile_rows.list_profiles(session):
                 return []
             for name, spec in DEFAULT_PROFILES.items():
-                repo.put_profile(session, name, TransformSpec.coerce(spec).canonical())
+                profile_rows.put_profile(session, name, TransformSpec.coerce(spec).canonical())
     except Conflict:
         return []  # another process starting at the same time created them
     return list(DEFAULT_PROFILES)
@@ -100,7 +101,7 @@ def resolve(ctx: Context, names: Iterable[str] | None) -> dict[str, TransformSpe
     UnknownProfile lists every name that does not exist.
     """
     with transaction(ctx.sessions) as session:
-        stored = {p.name: p for p in repo.list_profiles(session)}
+        stored = {p.name: p for p in profile_rows.list_profiles(session)}
     wanted = list(stored) if names is None else list(dict.fromkeys(names))
     missing = [n for n in wanted if n not in stored]
     if missing:
@@ -115,17 +116,17 @@ def resolve(ctx: Context, names: Iterable[str] | None) -> dict[str, TransformSpe
 def backfill(ctx: Context, name: str) -> int:
     """Request `name` for every existing image that lacks it; how many images were queued."""
     spec = resolve(ctx, [name])[name]
-    wanted = [repo.NewVariant(name, spec.canonical(), spec.spec_hash)]
+    wanted = [image_rows.NewVariant(name, spec.canonical(), spec.spec_hash)]
     queued, after = 0, None
     while True:
         with transaction(ctx.sessions) as session:
-            batch = repo.images_without_profile(session, name, after_id=after)
+            batch = image_rows.images_without_profile(session, name, after_id=after)
         if not batch:
             return queued
         for image_id in batch:
             try:
                 with transaction(ctx.sessions) as session:
-                    repo.add_variants(session, image_id, wanted)
+                    image_rows.add_variants(session, image_id, wanted)
             except (Conflict, NotFound):
                 continue  # added or deleted meanwhile: nothing to do
             ctx.tasks().dispatch(image_id)

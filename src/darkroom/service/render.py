@@ -8,8 +8,9 @@ import time
 from contextlib import suppress
 from dataclasses import dataclass
 
-from darkroom.db import repo
 from darkroom.db.engine import transaction
+from darkroom.db.repo import images as image_rows
+from darkroom.db.repo import render_cache as cache_rows
 from darkroom.errors import InvalidRequest, NotFound
 from darkroom.fetch import FetchPolicy, fetch
 from darkroom.imaging import ImageFormat, ImageInfo, OutputFormat, TransformSpec, probe
@@ -86,7 +87,7 @@ def _image_facts(ctx: Context, image_id: str) -> _Facts:
     if cached is not None and cached.expires > now:
         return cached
     with transaction(ctx.sessions) as session:
-        image = repo.get_image(session, image_id)
+        image = image_rows.get_image(session, image_id)
     source = _FORMAT_OF_MIME.get(image.mime_type, ImageFormat.JPEG)
     facts = _Facts(
         original_key=image.original_key,
@@ -124,7 +125,7 @@ def produce(ctx: Context, plan: Plan) -> Rendition:
     use_cache = ctx.settings.render_cache
     if use_cache:
         with transaction(ctx.sessions) as session:
-            indexed = repo.touch_cache_entry(session, plan.key)
+            indexed = cache_rows.touch_cache_entry(session, plan.key)
         # An indexed object evicted by another process meanwhile is simply rendered again.
         with suppress(NotFound):
             if indexed:
@@ -139,7 +140,7 @@ def produce(ctx: Context, plan: Plan) -> Rendition:
     if use_cache:
         ctx.outputs.put(plan.key, result.data, result.mime_type)
         with transaction(ctx.sessions) as session:
-            repo.add_cache_entry(session, plan.key, image_id=plan.scope, size=result.size)
+            cache_rows.add_cache_entry(session, plan.key, image_id=plan.scope, size=result.size)
         evict(ctx)
     return Rendition(result.data, cached=False)
 
@@ -159,16 +160,16 @@ def evict(ctx: Context) -> int:
     removed = 0
     while True:
         with transaction(ctx.sessions) as session:
-            excess = repo.cache_size(session) - ctx.settings.cache_max_bytes
+            excess = cache_rows.cache_size(session) - ctx.settings.cache_max_bytes
             if excess <= 0:
                 return removed
             victims, freed = [], 0
-            for entry in repo.least_recently_used(session, limit=EVICTION_BATCH):
+            for entry in cache_rows.least_recently_used(session, limit=EVICTION_BATCH):
                 victims.append(entry.key)
                 freed += entry.size
                 if freed >= excess:
                     break
-            repo.delete_cache_entries(session, victims)
+            cache_rows.delete_cache_entries(session, victims)
         for key in victims:
             ctx.outputs.delete(key)
         removed += len(victims)
@@ -181,8 +182,8 @@ def forget_image(ctx: Context, image_id: str, original_key: str) -> None:
     # Another image may share the original; it is read from storage again if so.
     ctx.render_sources.discard(original_key)
     with transaction(ctx.sessions) as session:
-        keys = repo.cache_keys_of_image(session, image_id)
-        repo.delete_cache_entries(session, keys)
+        keys = cache_rows.cache_keys_of_image(session, image_id)
+        cache_rows.delete_cache_entries(session, keys)
     for key in {*keys, *ctx.outputs.iterate(f"cache/{image_id}/")}:
         ctx.outputs.delete(key)
 
@@ -250,5 +251,5 @@ def _remote_source(ctx: Context, url: str, scope: str) -> bytes:
     if ctx.settings.render_cache:
         ctx.outputs.put(key, data)
         with transaction(ctx.sessions) as session:
-            repo.add_cache_entry(session, key, image_id=scope, size=len(data))
+            cache_rows.add_cache_entry(session, key, image_id=scope, size=len(data))
     return data

@@ -8,13 +8,16 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from darkroom.db import repo
 from darkroom.db.engine import transaction
+from darkroom.db.repo import dead_letters as dead_letter_rows
+from darkroom.db.repo import events as event_rows
+from darkroom.db.repo import images as image_rows
+from darkroom.db.repo import variants as variant_rows
 from darkroom.db.schema import ImageVariant, Status, utcnow
 from darkroom.errors import NotFound
 from darkroom.imaging import Rendered, render
 from darkroom.imaging.formats import TRAITS
-from darkroom.queue.retry import GiveUp, Retry, decide, describe
+from darkroom.retry import GiveUp, Retry, describe
 from darkroom.service.context import Context
 from darkroom.storage import variant_key
 
@@ -37,7 +40,7 @@ def dispatch(ctx: Context, image_id: str) -> int:
     """Enqueue one transform per pending variant of the image; returns how many."""
     now = utcnow()
     with transaction(ctx.sessions) as session:
-        variants = repo.get_image(session, image_id).variants
+        variants = image_rows.get_image(session, image_id).variants
     # A variant waiting out a retry delay already has its delayed message.
     pending = [
         v.id
@@ -71,7 +74,7 @@ def process(ctx: Context, variant_id: str) -> Outcome:
 def _process(ctx: Context, variant_id: str) -> Outcome:
     try:
         with transaction(ctx.sessions) as session:
-            claimed = repo.claim_variant(session, variant_id, lease=ctx.lease)
+            claimed = variant_rows.claim_variant(session, variant_id, lease=ctx.lease)
     except NotFound:
         log.info("variant %s no longer exists (image deleted)", variant_id)
         return Outcome(variant_id, None)
@@ -83,7 +86,7 @@ def _process(ctx: Context, variant_id: str) -> Outcome:
         return _failed(ctx, claimed, exc)
     try:
         with transaction(ctx.sessions) as session:
-            change = repo.mark_variant_done(
+            change = variant_rows.mark_variant_done(
                 session,
                 variant_id,
                 output_key=key,
@@ -114,13 +117,17 @@ def _produce(ctx: Context, variant: ImageVariant) -> tuple[str, Rendered]:
 
 
 def _failed(ctx: Context, variant: ImageVariant, exc: Exception) -> Outcome:
-    decision = decide(exc, variant.attempt_count)
+    decision = ctx.retry.decide(exc, variant.attempt_count)
     with transaction(ctx.sessions) as session:
         if isinstance(decision, Retry):
             retry_at = utcnow() + timedelta(seconds=decision.delay)
-            repo.retry_variant(session, variant.id, error_msg=describe(exc), retry_at=retry_at)
+            variant_rows.retry_variant(
+                session, variant.id, error_msg=describe(exc), retry_at=retry_at
+            )
         else:
-            change = repo.mark_variant_failed(session, variant.id, error_msg=decision.reason)
+            change = variant_rows.mark_variant_failed(
+                session, variant.id, error_msg=decision.reason
+            )
             # A worker whose lease ran out may fail after another finished the variant.
             current = session.get(ImageVariant, variant.id, populate_existing=True)
             if current is not None and current.status is Status.FAILED:
@@ -141,7 +148,7 @@ def _failed(ctx: Context, variant: ImageVariant, exc: Exception) -> Outcome:
 
 
 def _dead_letter(session: Session, variant: ImageVariant, decision: GiveUp) -> None:
-    repo.add_dead_letter(
+    dead_letter_rows.add_dead_letter(
         session,
         kind="transform",
         image_id=variant.image_id,
@@ -153,11 +160,11 @@ def _dead_letter(session: Session, variant: ImageVariant, decision: GiveUp) -> N
     )
 
 
-def _record_completion(session: Session, change: repo.ImageStatusChange) -> None:
+def _record_completion(session: Session, change: variant_rows.ImageStatusChange) -> None:
     kind = COMPLETION_EVENTS.get(change.after)
     if kind is None or change.before == change.after:
         return
-    repo.add_event(
+    event_rows.add_event(
         session, kind=kind, image_id=change.image_id, payload={"status": change.after.value}
     )
 
@@ -165,7 +172,16 @@ def _record_completion(session: Session, change: repo.ImageStatusChange) -> None
 def reconcile(ctx: Context, *, pending_grace: timedelta) -> int:
     """Re-enqueue variants whose lease expired or that waited too long; returns how many."""
     with transaction(ctx.sessions) as session:
-        stuck = [v.id for v in repo.find_stuck_variants(session, pending_grace=pending_grace)]
+        stuck = [
+            v.id for v in variant_rows.find_stuck_variants(session, pending_grace=pending_grace)
+        ]
     for variant_id in stuck:
         ctx.tasks().transform(variant_id)
     return len(stuck)
+
+
+def recover(ctx: Context) -> tuple[int, int]:
+    """After a restart of the only process on this queue: (leases released, re-enqueued)."""
+    with transaction(ctx.sessions) as session:
+        released = variant_rows.release_leases(session)
+    return released, reconcile(ctx, pending_grace=timedelta(0))

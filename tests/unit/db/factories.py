@@ -10,16 +10,16 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
-from darkroom.db import repo
+from darkroom.db.repo import images as image_rows
 from darkroom.db.schema import Image
 
 _T = TypeVar("_T")
 
 
-def new_variant(profile: str) -> repo.NewVariant:
+def new_variant(profile: str) -> image_rows.NewVariant:
     """A variant request for `profile` with a plausible spec and its hash."""
     spec = {"width": 200, "height": 200, "fit": "cover", "format": "webp", "profile": profile}
-    return repo.NewVariant(
+    return image_rows.NewVariant(
         profile=profile,
         spec=spec,
         spec_hash=hashlib.sha256(repr(sorted(spec.items())).encode()).hexdigest()[:16],
@@ -35,7 +35,7 @@ def make_image(
     now: datetime | None = None,
 ) -> Image:
     """Insert an image with one pending variant per profile."""
-    return repo.create_image(
+    return image_rows.create_image(
         session,
         original_key="originals/ab/abcdef.jpg",
         sha256="ab" * 32,

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
-from darkroom.db import repo
 from darkroom.db.engine import create_engine, db_errors, session_factory, transaction
 from darkroom.db.migrate import upgrade
+from darkroom.db.repo import profiles as profile_rows
 from darkroom.db.schema import Profile
 from darkroom.errors import DatabaseUnavailable
 
@@ -76,7 +76,7 @@ def test_unreachable_postgresql_raises_database_unavailable_on_use() -> None:
             pytest.raises(DatabaseUnavailable) as caught,
             transaction(session_factory(engine)) as session,
         ):
-            repo.list_profiles(session)
+            profile_rows.list_profiles(session)
     finally:
         engine.dispose()
     assert isinstance(caught.value.__cause__, sa_exc.OperationalError)
@@ -112,17 +112,17 @@ def test_transaction_commits_on_success_and_rolls_back_on_error(
     db_sessions: sessionmaker[Session],
 ) -> None:
     with transaction(db_sessions) as session:
-        repo.put_profile(session, "kept", {"width": 1})
+        profile_rows.put_profile(session, "kept", {"width": 1})
 
     def put_then_fail() -> None:
         with transaction(db_sessions) as session:
-            repo.put_profile(session, "dropped", {"width": 2})
+            profile_rows.put_profile(session, "dropped", {"width": 2})
             raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):
         put_then_fail()
     with transaction(db_sessions) as session:
-        assert [p.name for p in repo.list_profiles(session)] == ["kept"]
+        assert [p.name for p in profile_rows.list_profiles(session)] == ["kept"]
 
 
 def test_timestamps_come_back_aware_in_utc_and_compare_correctly(
@@ -132,9 +132,9 @@ def test_timestamps_come_back_aware_in_utc_and_compare_correctly(
     plus_five = timezone(timedelta(hours=5))
     written = datetime(2026, 3, 1, 17, 30, 15, 123456, tzinfo=plus_five)
     with transaction(db_sessions) as session:
-        repo.put_profile(session, "p", {"width": 1}, now=written)
+        profile_rows.put_profile(session, "p", {"width": 1}, now=written)
     with transaction(db_sessions) as session:
-        profile = repo.get_profile(session, "p")
+        profile = profile_rows.get_profile(session, "p")
         assert profile.created_at == written
         assert profile.created_at.tzinfo is UTC
         assert profile.created_at.hour == 12
@@ -146,4 +146,4 @@ def test_timestamps_come_back_aware_in_utc_and_compare_correctly(
 
 def test_naive_datetimes_are_refused(db_sessions: sessionmaker[Session]) -> None:
     with pytest.raises(sa_exc.StatementError, match="naive datetime"), db_sessions() as session:
-        repo.put_profile(session, "p", {"width": 1}, now=datetime(2026, 1, 1))
+        profile_rows.put_profile(session, "p", {"width": 1}, now=datetime(2026, 1, 1))

@@ -10,8 +10,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from darkroom.db import repo
 from darkroom.db.engine import transaction
+from darkroom.db.repo import images as image_rows
+from darkroom.db.repo import variants as variant_rows
 from darkroom.db.schema import ImageVariant, Status
 from darkroom.errors import Conflict, InvalidRequest, NotFound
 from tests.unit.db.factories import make_image, new_variant, run_together
@@ -25,7 +26,7 @@ def test_create_image_stores_the_image_and_one_pending_variant_per_profile(
     with transaction(db_sessions) as session:
         created = make_image(session, ["thumb", "large"], owner_id="user-1", now=T0)
     with transaction(db_sessions) as session:
-        image = repo.get_image(session, created.id)
+        image = image_rows.get_image(session, created.id)
     assert (image.owner_id, image.width, image.height, image.frames) == ("user-1", 1024, 768, 1)
     assert (image.mime_type, image.file_size, image.status) == ("image/jpeg", 123_456, "pending")
     assert image.created_at == image.updated_at == T0
@@ -45,7 +46,7 @@ def test_an_image_without_variants_is_done_at_once(db_sessions: sessionmaker[Ses
     with transaction(db_sessions) as session:
         image = make_image(session, [])
     with transaction(db_sessions) as session:
-        assert repo.get_image(session, image.id).status is Status.DONE
+        assert image_rows.get_image(session, image.id).status is Status.DONE
 
 
 def test_image_and_variants_are_written_together_or_not_at_all(
@@ -63,8 +64,8 @@ def test_idempotency_key_finds_the_first_upload(db_sessions: sessionmaker[Sessio
     with transaction(db_sessions) as session:
         first = make_image(session, ["thumb"], idempotency_key="upload-1")
     with transaction(db_sessions) as session:
-        found = repo.find_image_by_idempotency_key(session, "upload-1")
-        assert repo.find_image_by_idempotency_key(session, "upload-2") is None
+        found = image_rows.find_image_by_idempotency_key(session, "upload-1")
+        assert image_rows.find_image_by_idempotency_key(session, "upload-2") is None
     assert found is not None
     assert found.id == first.id
     assert [v.profile for v in found.variants] == ["thumb"]
@@ -77,7 +78,7 @@ def test_a_profile_requested_twice_is_refused(db_sessions: sessionmaker[Session]
 
 def test_unknown_image_is_not_found(db_sessions: sessionmaker[Session]) -> None:
     with pytest.raises(NotFound), transaction(db_sessions) as session:
-        repo.get_image(session, "0190b7c2-0000-7000-8000-000000000000")
+        image_rows.get_image(session, "0190b7c2-0000-7000-8000-000000000000")
 
 
 def test_add_variants_to_a_finished_image_sets_it_processing(
@@ -86,15 +87,15 @@ def test_add_variants_to_a_finished_image_sets_it_processing(
     with transaction(db_sessions) as session:
         image = make_image(session, ["thumb"])
         variant_id = image.variants[0].id
-        repo.claim_variant(session, variant_id, lease=timedelta(minutes=1))
-        repo.mark_variant_done(
+        variant_rows.claim_variant(session, variant_id, lease=timedelta(minutes=1))
+        variant_rows.mark_variant_done(
             session, variant_id, output_key="k", width=1, height=1, file_size=1, format="webp"
         )
     with transaction(db_sessions) as session:
-        added = repo.add_variants(session, image.id, [new_variant("large")])
+        added = image_rows.add_variants(session, image.id, [new_variant("large")])
         assert [v.profile for v in added] == ["large"]
     with transaction(db_sessions) as session:
-        again = repo.get_image(session, image.id)
+        again = image_rows.get_image(session, image.id)
     assert again.status is Status.PROCESSING
     assert [(v.profile, v.status) for v in again.variants] == [
         ("large", Status.PENDING),
@@ -108,11 +109,11 @@ def test_add_variants_refuses_a_profile_the_image_already_has(
     with transaction(db_sessions) as session:
         image = make_image(session, ["thumb"])
     with pytest.raises(Conflict, match="thumb"), transaction(db_sessions) as session:
-        repo.add_variants(session, image.id, [new_variant("large"), new_variant("thumb")])
+        image_rows.add_variants(session, image.id, [new_variant("large"), new_variant("thumb")])
     with pytest.raises(NotFound), transaction(db_sessions) as session:
-        repo.add_variants(session, "0190b7c2-0000-7000-8000-000000000000", [new_variant("x")])
+        image_rows.add_variants(session, "0190b7c2-0000-7000-8000-000000000000", [new_variant("x")])
     with transaction(db_sessions) as session:
-        assert [v.profile for v in repo.get_image(session, image.id).variants] == ["thumb"]
+        assert [v.profile for v in image_rows.get_image(session, image.id).variants] == ["thumb"]
 
 
 def test_delete_image_removes_its_variants_and_returns_their_keys(
@@ -122,14 +123,14 @@ def test_delete_image_removes_its_variants_and_returns_their_keys(
         doomed = make_image(session, ["thumb", "large"])
         kept = make_image(session, ["thumb"])
     with transaction(db_sessions) as session:
-        deleted = repo.delete_image(session, doomed.id)
+        deleted = image_rows.delete_image(session, doomed.id)
     assert deleted.original_key == "originals/ab/abcdef.jpg"
     assert sorted(v.profile for v in deleted.variants) == ["large", "thumb"]
     with transaction(db_sessions) as session:
         remaining = session.scalars(sa.select(ImageVariant.image_id)).all()
         assert remaining == [kept.id]
         with pytest.raises(NotFound):
-            repo.get_image(session, doomed.id)
+            image_rows.get_image(session, doomed.id)
 
 
 def test_the_database_itself_cascades_deletes_to_variants(
@@ -155,7 +156,7 @@ def test_pagination_returns_every_image_once_newest_first(
     pages = 0
     while True:
         with transaction(db_sessions) as session:
-            page = repo.list_images(session, limit=5, cursor=cursor)
+            page = image_rows.list_images(session, limit=5, cursor=cursor)
             if pages == 1:
                 # Rows added while a client pages through are newer than its cursor:
                 # they neither appear later nor shift what remains.
@@ -173,14 +174,14 @@ def test_pagination_filters_by_owner_and_status(db_sessions: sessionmaker[Sessio
     with transaction(db_sessions) as session:
         images = [make_image(session, owner_id=f"owner-{i % 2}") for i in range(9)]
         for image in images[:4]:
-            repo.mark_variant_failed(session, image.variants[0].id, error_msg="corrupt")
+            variant_rows.mark_variant_failed(session, image.variants[0].id, error_msg="corrupt")
 
     def collect(owner_id: str | None, status: Status | None) -> list[str]:
         found: list[str] = []
         cursor: str | None = None
         while True:
             with transaction(db_sessions) as session:
-                page = repo.list_images(
+                page = image_rows.list_images(
                     session, owner_id=owner_id, status=status, limit=2, cursor=cursor
                 )
             found.extend(image.id for image in page.items)
@@ -209,7 +210,7 @@ def test_listed_images_carry_their_variants(db_sessions: sessionmaker[Session]) 
     with transaction(db_sessions) as session:
         make_image(session, ["thumb", "large"])
     with transaction(db_sessions) as session:
-        page = repo.list_images(session)
+        page = image_rows.list_images(session)
     assert [v.profile for v in page.items[0].variants] == ["large", "thumb"]
 
 
@@ -218,23 +219,23 @@ def test_a_malformed_cursor_is_an_invalid_request(
     db_sessions: sessionmaker[Session], cursor: str
 ) -> None:
     with pytest.raises(InvalidRequest, match="cursor"), transaction(db_sessions) as session:
-        repo.list_images(session, cursor=cursor)
+        image_rows.list_images(session, cursor=cursor)
 
 
 @pytest.mark.parametrize("limit", [0, -1, 1001])
 def test_page_size_is_bounded(db_sessions: sessionmaker[Session], limit: int) -> None:
     with pytest.raises(InvalidRequest, match="page size"), transaction(db_sessions) as session:
-        repo.list_images(session, limit=limit)
+        image_rows.list_images(session, limit=limit)
 
 
 def test_images_sharing_an_original_are_counted(db_sessions: sessionmaker[Session]) -> None:
     with transaction(db_sessions) as session:
         first = make_image(session)
         make_image(session)
-        assert repo.count_images_with_original(session, first.original_key) == 2
-        repo.delete_image(session, first.id)
-        assert repo.count_images_with_original(session, first.original_key) == 1
-        assert repo.count_images_with_original(session, "originals/none.jpg") == 0
+        assert image_rows.count_images_with_original(session, first.original_key) == 2
+        image_rows.delete_image(session, first.id)
+        assert image_rows.count_images_with_original(session, first.original_key) == 1
+        assert image_rows.count_images_with_original(session, "originals/none.jpg") == 0
 
 
 def test_the_original_lock_is_held_until_the_transaction_ends(
@@ -245,7 +246,7 @@ def test_the_original_lock_is_held_until_the_transaction_ends(
 
     def holder() -> None:
         with transaction(db_sessions) as session:
-            repo.lock_original(session, "originals/ab/abcdef.jpg")
+            image_rows.lock_original(session, "originals/ab/abcdef.jpg")
             held.set()
             time.sleep(0.3)
             times["released"] = time.monotonic()
@@ -253,7 +254,7 @@ def test_the_original_lock_is_held_until_the_transaction_ends(
     def waiter() -> None:
         assert held.wait(timeout=30)
         with transaction(db_sessions) as session:
-            repo.lock_original(session, "originals/ab/abcdef.jpg")
+            image_rows.lock_original(session, "originals/ab/abcdef.jpg")
             times["acquired"] = time.monotonic()
 
     results = run_together([holder, waiter])

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from darkroom.db import repo
 from darkroom.db.engine import transaction
+from darkroom.db.repo import dead_letters as dead_letter_rows
+from darkroom.db.repo import events as event_rows
 from darkroom.errors import Conflict, NotFound
 from tests.unit.db.factories import run_together
 
@@ -18,7 +19,7 @@ MISSING = "0190b7c2-0000-7000-8000-000000000000"
 
 
 def _letter(session: Session, image_id: str, now: datetime = T0) -> str:
-    return repo.add_dead_letter(
+    return dead_letter_rows.add_dead_letter(
         session,
         kind="transform",
         image_id=image_id,
@@ -37,7 +38,7 @@ def test_a_dead_letter_keeps_what_is_needed_to_replay_it(
     with transaction(db_sessions) as session:
         letter_id = _letter(session, "img-1")
     with transaction(db_sessions) as session:
-        letter = repo.get_dead_letter(session, letter_id)
+        letter = dead_letter_rows.get_dead_letter(session, letter_id)
     assert (letter.kind, letter.image_id, letter.error_code, letter.attempts) == (
         "transform",
         "img-1",
@@ -57,17 +58,17 @@ def test_dead_letters_are_replayed_once_and_then_leave_the_default_listing(
     with transaction(db_sessions) as session:
         ids = [_letter(session, f"img-{i}") for i in range(5)]
     with transaction(db_sessions) as session:
-        replayed = repo.mark_dead_letter_replayed(session, ids[1], now=T0 + LEASE)
+        replayed = dead_letter_rows.mark_dead_letter_replayed(session, ids[1], now=T0 + LEASE)
     assert replayed.replayed_at == T0 + LEASE
     with pytest.raises(Conflict), transaction(db_sessions) as session:
-        repo.mark_dead_letter_replayed(session, ids[1])
+        dead_letter_rows.mark_dead_letter_replayed(session, ids[1])
     with pytest.raises(NotFound), transaction(db_sessions) as session:
-        repo.mark_dead_letter_replayed(session, MISSING)
+        dead_letter_rows.mark_dead_letter_replayed(session, MISSING)
     with transaction(db_sessions) as session:
-        pending = repo.list_dead_letters(session)
-        first = repo.list_dead_letters(session, include_replayed=True, limit=3)
+        pending = dead_letter_rows.list_dead_letters(session)
+        first = dead_letter_rows.list_dead_letters(session, include_replayed=True, limit=3)
         assert first.next_cursor is not None
-        rest = repo.list_dead_letters(
+        rest = dead_letter_rows.list_dead_letters(
             session, include_replayed=True, limit=3, cursor=first.next_cursor
         )
     newest_first = ids[::-1]
@@ -80,19 +81,19 @@ def test_an_event_is_due_at_once_and_leased_when_claimed(
     db_sessions: sessionmaker[Session],
 ) -> None:
     with transaction(db_sessions) as session:
-        event_id = repo.add_event(
+        event_id = event_rows.add_event(
             session, kind="image.done", image_id="img-1", payload={"status": "done"}, now=T0
         ).id
     with transaction(db_sessions) as session:
-        claimed = repo.claim_due_events(session, lease=LEASE, now=T0)
+        claimed = event_rows.claim_due_events(session, lease=LEASE, now=T0)
     assert [(e.id, e.kind, e.payload, e.attempts) for e in claimed] == [
         (event_id, "image.done", {"status": "done"}, 1)
     ]
     assert claimed[0].next_attempt_at == T0 + LEASE
     with transaction(db_sessions) as session:
         # Leased: invisible to other senders until the lease runs out.
-        assert repo.claim_due_events(session, lease=LEASE, now=T0 + LEASE / 2) == []
-        again = repo.claim_due_events(session, lease=LEASE, now=T0 + LEASE)
+        assert event_rows.claim_due_events(session, lease=LEASE, now=T0 + LEASE / 2) == []
+        again = event_rows.claim_due_events(session, lease=LEASE, now=T0 + LEASE)
     assert [(e.id, e.attempts) for e in again] == [(event_id, 2)]
 
 
@@ -100,24 +101,28 @@ def test_failed_events_wait_for_their_retry_and_delivered_ones_never_return(
     db_sessions: sessionmaker[Session],
 ) -> None:
     with transaction(db_sessions) as session:
-        failing = repo.add_event(session, kind="image.done", image_id="a", payload={}, now=T0).id
-        delivered = repo.add_event(session, kind="image.done", image_id="b", payload={}, now=T0).id
-        repo.claim_due_events(session, lease=LEASE, now=T0)
+        failing = event_rows.add_event(
+            session, kind="image.done", image_id="a", payload={}, now=T0
+        ).id
+        delivered = event_rows.add_event(
+            session, kind="image.done", image_id="b", payload={}, now=T0
+        ).id
+        event_rows.claim_due_events(session, lease=LEASE, now=T0)
         retry_at = T0 + timedelta(minutes=5)
-        repo.mark_event_failed(session, failing, error="HTTP 502", retry_at=retry_at)
-        repo.mark_event_delivered(session, delivered, now=T0)
+        event_rows.mark_event_failed(session, failing, error="HTTP 502", retry_at=retry_at)
+        event_rows.mark_event_delivered(session, delivered, now=T0)
     with transaction(db_sessions) as session:
-        assert repo.claim_due_events(session, lease=LEASE, now=retry_at - LEASE / 30) == []
-        due = repo.claim_due_events(session, lease=LEASE, now=retry_at + timedelta(days=1))
+        assert event_rows.claim_due_events(session, lease=LEASE, now=retry_at - LEASE / 30) == []
+        due = event_rows.claim_due_events(session, lease=LEASE, now=retry_at + timedelta(days=1))
     assert [(e.id, e.last_error, e.attempts) for e in due] == [(failing, "HTTP 502", 2)]
     with pytest.raises(NotFound), transaction(db_sessions) as session:
-        repo.mark_event_delivered(session, MISSING)
+        event_rows.mark_event_delivered(session, MISSING)
 
 
 def test_concurrent_senders_never_get_the_same_event(db_sessions: sessionmaker[Session]) -> None:
     with transaction(db_sessions) as session:
         ids = {
-            repo.add_event(session, kind="image.done", image_id=str(i), payload={}, now=T0).id
+            event_rows.add_event(session, kind="image.done", image_id=str(i), payload={}, now=T0).id
             for i in range(30)
         }
 
@@ -125,7 +130,7 @@ def test_concurrent_senders_never_get_the_same_event(db_sessions: sessionmaker[S
         taken: list[str] = []
         while True:
             with transaction(db_sessions) as session:
-                batch = repo.claim_due_events(session, lease=LEASE, limit=4, now=T0)
+                batch = event_rows.claim_due_events(session, lease=LEASE, limit=4, now=T0)
             if not batch:
                 return taken
             taken.extend(e.id for e in batch)

@@ -8,8 +8,8 @@ from functools import partial
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from darkroom.db import repo
 from darkroom.db.engine import transaction
+from darkroom.db.repo import profiles as profile_rows
 from darkroom.errors import Conflict, NotFound
 from tests.unit.db.factories import run_together
 
@@ -19,9 +19,9 @@ THUMB = {"width": 200, "height": 200, "fit": "cover", "format": "webp", "crop": 
 
 def test_a_new_profile_starts_at_version_1(db_sessions: sessionmaker[Session]) -> None:
     with transaction(db_sessions) as session:
-        created = repo.put_profile(session, "thumb", THUMB, now=T0)
+        created = profile_rows.put_profile(session, "thumb", THUMB, now=T0)
     with transaction(db_sessions) as session:
-        stored = repo.get_profile(session, "thumb")
+        stored = profile_rows.get_profile(session, "thumb")
     assert (created.version, stored.version) == (1, 1)
     assert stored.spec == THUMB
     assert stored.created_at == stored.updated_at == T0
@@ -29,51 +29,55 @@ def test_a_new_profile_starts_at_version_1(db_sessions: sessionmaker[Session]) -
 
 def test_putting_the_same_spec_again_changes_nothing(db_sessions: sessionmaker[Session]) -> None:
     with transaction(db_sessions) as session:
-        repo.put_profile(session, "thumb", THUMB, now=T0)
+        profile_rows.put_profile(session, "thumb", THUMB, now=T0)
     # Same content, different spelling: key order and a tuple where JSON has a list.
     respelled = dict(reversed(THUMB.items())) | {"crop": (0, 0, 10, 10)}
     with transaction(db_sessions) as session:
-        again = repo.put_profile(session, "thumb", respelled, now=T0 + timedelta(hours=1))
+        again = profile_rows.put_profile(session, "thumb", respelled, now=T0 + timedelta(hours=1))
     assert (again.version, again.updated_at) == (1, T0)
     with transaction(db_sessions) as session:
-        assert repo.get_profile(session, "thumb").version == 1
+        assert profile_rows.get_profile(session, "thumb").version == 1
 
 
 def test_a_changed_spec_bumps_the_version_each_time(db_sessions: sessionmaker[Session]) -> None:
     with transaction(db_sessions) as session:
-        repo.put_profile(session, "thumb", THUMB, now=T0)
+        profile_rows.put_profile(session, "thumb", THUMB, now=T0)
     later = T0 + timedelta(hours=1)
     with transaction(db_sessions) as session:
-        changed = repo.put_profile(session, "thumb", THUMB | {"width": 300}, now=later)
+        changed = profile_rows.put_profile(session, "thumb", THUMB | {"width": 300}, now=later)
     assert (changed.version, changed.spec["width"], changed.updated_at) == (2, 300, later)
     assert changed.created_at == T0
     with transaction(db_sessions) as session:
-        assert repo.put_profile(session, "thumb", THUMB).version == 3
-        assert repo.put_profile(session, "thumb", THUMB).version == 3
+        assert profile_rows.put_profile(session, "thumb", THUMB).version == 3
+        assert profile_rows.put_profile(session, "thumb", THUMB).version == 3
 
 
 def test_profiles_are_listed_by_name_and_can_be_deleted(db_sessions: sessionmaker[Session]) -> None:
     with transaction(db_sessions) as session:
         for name in ("webp_800", "avatar", "thumb"):
-            repo.put_profile(session, name, THUMB)
+            profile_rows.put_profile(session, name, THUMB)
     with transaction(db_sessions) as session:
-        assert [p.name for p in repo.list_profiles(session)] == ["avatar", "thumb", "webp_800"]
-        repo.delete_profile(session, "thumb")
+        assert [p.name for p in profile_rows.list_profiles(session)] == [
+            "avatar",
+            "thumb",
+            "webp_800",
+        ]
+        profile_rows.delete_profile(session, "thumb")
     with transaction(db_sessions) as session:
-        assert [p.name for p in repo.list_profiles(session)] == ["avatar", "webp_800"]
+        assert [p.name for p in profile_rows.list_profiles(session)] == ["avatar", "webp_800"]
         with pytest.raises(NotFound):
-            repo.get_profile(session, "thumb")
+            profile_rows.get_profile(session, "thumb")
         with pytest.raises(NotFound):
-            repo.delete_profile(session, "thumb")
+            profile_rows.delete_profile(session, "thumb")
 
 
 def test_concurrent_changes_are_never_lost(db_sessions: sessionmaker[Session]) -> None:
     with transaction(db_sessions) as session:
-        repo.put_profile(session, "thumb", THUMB)
+        profile_rows.put_profile(session, "thumb", THUMB)
 
     def change(width: int) -> int:
         with transaction(db_sessions) as session:
-            return repo.put_profile(session, "thumb", THUMB | {"width": width}).version
+            return profile_rows.put_profile(session, "thumb", THUMB | {"width": width}).version
 
     results = run_together([partial(change, w) for w in range(301, 307)])
     versions = [r for r in results if isinstance(r, int)]
@@ -82,5 +86,5 @@ def test_concurrent_changes_are_never_lost(db_sessions: sessionmaker[Session]) -
     # Every accepted change got its own version: none overwrote another unseen.
     assert sorted(versions) == list(range(2, 2 + len(versions)))
     with transaction(db_sessions) as session:
-        final = repo.get_profile(session, "thumb")
+        final = profile_rows.get_profile(session, "thumb")
     assert final.version == 1 + len(versions)

@@ -10,8 +10,9 @@ from typing import TypeVar
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from darkroom.db import repo
 from darkroom.db.engine import transaction
+from darkroom.db.repo import images as image_rows
+from darkroom.db.repo import variants as variant_rows
 from darkroom.db.schema import ImageVariant, Status
 from darkroom.errors import NotFound
 from tests.unit.db.factories import make_image, run_together
@@ -25,8 +26,8 @@ MISSING = "0190b7c2-0000-7000-8000-000000000000"
 P, W, D, F = Status.PENDING, Status.PROCESSING, Status.DONE, Status.FAILED
 
 
-def _done(session: Session, variant_id: str, now: datetime = T0) -> repo.ImageStatusChange:
-    return repo.mark_variant_done(
+def _done(session: Session, variant_id: str, now: datetime = T0) -> variant_rows.ImageStatusChange:
+    return variant_rows.mark_variant_done(
         session,
         variant_id,
         output_key=f"variants/{variant_id}.webp",
@@ -57,8 +58,8 @@ def _done(session: Session, variant_id: str, now: datetime = T0) -> repo.ImageSt
 def test_image_status_follows_its_variants(
     states: list[tuple[Status, int]], expected: Status
 ) -> None:
-    variants = [repo.VariantState(f"p{i}", s, n) for i, (s, n) in enumerate(states)]
-    assert repo.image_status_for(variants) is expected
+    variants = [variant_rows.VariantState(f"p{i}", s, n) for i, (s, n) in enumerate(states)]
+    assert variant_rows.image_status_for(variants) is expected
 
 
 def test_claim_takes_a_pending_variant_and_sets_its_image_processing(
@@ -68,14 +69,14 @@ def test_claim_takes_a_pending_variant_and_sets_its_image_processing(
         image = make_image(session, ["thumb", "large"], now=T0)
         variant_id = image.variants[1].id
     with transaction(db_sessions) as session:
-        claimed = repo.claim_variant(session, variant_id, lease=LEASE, now=T0)
+        claimed = variant_rows.claim_variant(session, variant_id, lease=LEASE, now=T0)
     assert claimed is not None
     assert (claimed.id, claimed.status, claimed.attempt_count) == (variant_id, W, 1)
     assert claimed.lease_until == T0 + LEASE
     assert claimed.image.original_key == "originals/ab/abcdef.jpg"
     assert claimed.image.status is W
     with transaction(db_sessions) as session:
-        assert repo.get_image(session, image.id).status is W
+        assert image_rows.get_image(session, image.id).status is W
 
 
 def test_a_leased_variant_cannot_be_claimed_until_the_lease_expires(
@@ -84,13 +85,13 @@ def test_a_leased_variant_cannot_be_claimed_until_the_lease_expires(
     with transaction(db_sessions) as session:
         variant_id = make_image(session, now=T0).variants[0].id
     with transaction(db_sessions) as session:
-        assert repo.claim_variant(session, variant_id, lease=LEASE, now=T0) is not None
+        assert variant_rows.claim_variant(session, variant_id, lease=LEASE, now=T0) is not None
     with transaction(db_sessions) as session:
         during = T0 + LEASE - timedelta(seconds=1)
-        assert repo.claim_variant(session, variant_id, lease=LEASE, now=during) is None
+        assert variant_rows.claim_variant(session, variant_id, lease=LEASE, now=during) is None
     with transaction(db_sessions) as session:
         after = T0 + LEASE + timedelta(seconds=1)
-        again = repo.claim_variant(session, variant_id, lease=LEASE, now=after)
+        again = variant_rows.claim_variant(session, variant_id, lease=LEASE, now=after)
     assert again is not None
     assert again.attempt_count == 2
     assert again.lease_until == after + LEASE
@@ -101,13 +102,13 @@ def test_finished_and_unknown_variants_are_not_claimed(db_sessions: sessionmaker
         image = make_image(session, ["thumb", "large"])
         done_id, failed_id = (v.id for v in image.variants)
         _done(session, done_id)
-        repo.mark_variant_failed(session, failed_id, error_msg="corrupt")
+        variant_rows.mark_variant_failed(session, failed_id, error_msg="corrupt")
     later = T0 + timedelta(days=1)
     with transaction(db_sessions) as session:
-        assert repo.claim_variant(session, done_id, lease=LEASE, now=later) is None
-        assert repo.claim_variant(session, failed_id, lease=LEASE, now=later) is None
+        assert variant_rows.claim_variant(session, done_id, lease=LEASE, now=later) is None
+        assert variant_rows.claim_variant(session, failed_id, lease=LEASE, now=later) is None
     with pytest.raises(NotFound), transaction(db_sessions) as session:
-        repo.claim_variant(session, MISSING, lease=LEASE)
+        variant_rows.claim_variant(session, MISSING, lease=LEASE)
 
 
 def test_concurrent_claims_of_one_variant_have_exactly_one_winner(
@@ -123,7 +124,7 @@ def test_concurrent_claims_of_one_variant_have_exactly_one_winner(
         won = []
         for variant_id in order:
             with transaction(db_sessions) as session:
-                if repo.claim_variant(session, variant_id, lease=LEASE) is not None:
+                if variant_rows.claim_variant(session, variant_id, lease=LEASE) is not None:
                     won.append(variant_id)
         return won
 
@@ -131,7 +132,7 @@ def test_concurrent_claims_of_one_variant_have_exactly_one_winner(
     wins = [variant_id for result in results for variant_id in _ok(result)]
     assert sorted(wins) == sorted(variant_ids)
     with transaction(db_sessions) as session:
-        variants = repo.get_image(session, image.id).variants
+        variants = image_rows.get_image(session, image.id).variants
     assert {(v.status, v.attempt_count) for v in variants} == {(W, 1)}
 
 
@@ -139,8 +140,8 @@ def test_all_variants_done_flips_the_image_to_done(db_sessions: sessionmaker[Ses
     with transaction(db_sessions) as session:
         image = make_image(session, ["thumb", "large"], now=T0)
         first, second = (v.id for v in image.variants)  # large, thumb: profile order
-        repo.claim_variant(session, first, lease=LEASE, now=T0)
-        repo.claim_variant(session, second, lease=LEASE, now=T0)
+        variant_rows.claim_variant(session, first, lease=LEASE, now=T0)
+        variant_rows.claim_variant(session, second, lease=LEASE, now=T0)
     with transaction(db_sessions) as session:
         change = _done(session, first, T0 + timedelta(seconds=1))
     assert (change.before, change.after, change.changed) == (W, W, False)
@@ -148,7 +149,7 @@ def test_all_variants_done_flips_the_image_to_done(db_sessions: sessionmaker[Ses
         change = _done(session, second, T0 + timedelta(seconds=2))
     assert (change.image_id, change.before, change.after, change.changed) == (image.id, W, D, True)
     with transaction(db_sessions) as session:
-        finished = repo.get_image(session, image.id)
+        finished = image_rows.get_image(session, image.id)
     assert finished.status is D
     assert finished.error is None
     assert finished.updated_at == T0 + timedelta(seconds=2)
@@ -168,17 +169,17 @@ def test_one_failed_variant_fails_the_image_once_nothing_is_left_to_do(
     with transaction(db_sessions) as session:
         image = make_image(session, ["thumb", "large"])
         large, thumb = (v.id for v in image.variants)
-        repo.claim_variant(session, large, lease=LEASE)
-        repo.claim_variant(session, thumb, lease=LEASE)
+        variant_rows.claim_variant(session, large, lease=LEASE)
+        variant_rows.claim_variant(session, thumb, lease=LEASE)
     with transaction(db_sessions) as session:
-        change = repo.mark_variant_failed(session, large, error_msg="unsupported format")
+        change = variant_rows.mark_variant_failed(session, large, error_msg="unsupported format")
     # The other variant is still being worked on: the image is not failed yet.
     assert change.after is W
     with transaction(db_sessions) as session:
         change = _done(session, thumb)
     assert change.after is F
     with transaction(db_sessions) as session:
-        failed = repo.get_image(session, image.id)
+        failed = image_rows.get_image(session, image.id)
     assert failed.status is F
     assert failed.error == "Variants failed: large."
     assert failed.variants[0].error_msg == "unsupported format"
@@ -189,10 +190,10 @@ def test_retry_returns_a_variant_to_pending_with_its_next_attempt_time(
 ) -> None:
     with transaction(db_sessions) as session:
         variant_id = make_image(session, now=T0).variants[0].id
-        repo.claim_variant(session, variant_id, lease=LEASE, now=T0)
+        variant_rows.claim_variant(session, variant_id, lease=LEASE, now=T0)
     retry_at = T0 + timedelta(seconds=4)
     with transaction(db_sessions) as session:
-        change = repo.retry_variant(
+        change = variant_rows.retry_variant(
             session, variant_id, error_msg="storage timeout", retry_at=retry_at, now=T0
         )
     assert change.after is W
@@ -200,7 +201,7 @@ def test_retry_returns_a_variant_to_pending_with_its_next_attempt_time(
         variant = session.get_one(ImageVariant, variant_id)
         assert (variant.status, variant.attempt_count, variant.lease_until) == (P, 1, None)
         assert (variant.next_attempt_at, variant.error_msg) == (retry_at, "storage timeout")
-        claimed = repo.claim_variant(session, variant_id, lease=LEASE, now=retry_at)
+        claimed = variant_rows.claim_variant(session, variant_id, lease=LEASE, now=retry_at)
         assert claimed is not None
         assert claimed.attempt_count == 2
 
@@ -210,11 +211,11 @@ def test_a_late_failure_report_does_not_undo_a_finished_variant(
 ) -> None:
     with transaction(db_sessions) as session:
         variant_id = make_image(session, now=T0).variants[0].id
-        repo.claim_variant(session, variant_id, lease=LEASE, now=T0)
+        variant_rows.claim_variant(session, variant_id, lease=LEASE, now=T0)
         _done(session, variant_id)
     with transaction(db_sessions) as session:
-        failed = repo.mark_variant_failed(session, variant_id, error_msg="lease lost")
-        retried = repo.retry_variant(session, variant_id, error_msg="503", retry_at=T0)
+        failed = variant_rows.mark_variant_failed(session, variant_id, error_msg="lease lost")
+        retried = variant_rows.retry_variant(session, variant_id, error_msg="503", retry_at=T0)
     assert (failed.after, retried.after) == (D, D)
     with transaction(db_sessions) as session:
         variant = session.get_one(ImageVariant, variant_id)
@@ -225,7 +226,7 @@ def test_unknown_variants_cannot_be_finished(db_sessions: sessionmaker[Session])
     with pytest.raises(NotFound), transaction(db_sessions) as session:
         _done(session, MISSING)
     with pytest.raises(NotFound), transaction(db_sessions) as session:
-        repo.mark_variant_failed(session, MISSING, error_msg="x")
+        variant_rows.mark_variant_failed(session, MISSING, error_msg="x")
 
 
 def test_finishing_the_last_two_variants_at_once_still_finishes_the_image(
@@ -238,9 +239,9 @@ def test_finishing_the_last_two_variants_at_once_still_finishes_the_image(
             image = make_image(session, ["thumb", "large"])
             variant_ids = [v.id for v in image.variants]
             for variant_id in variant_ids:
-                repo.claim_variant(session, variant_id, lease=LEASE)
+                variant_rows.claim_variant(session, variant_id, lease=LEASE)
 
-        def finish(variant_id: str) -> repo.ImageStatusChange:
+        def finish(variant_id: str) -> variant_rows.ImageStatusChange:
             with transaction(db_sessions) as session:
                 return _done(session, variant_id)
 
@@ -248,7 +249,7 @@ def test_finishing_the_last_two_variants_at_once_still_finishes_the_image(
         changes = [_ok(result) for result in results]
         assert sorted(c.after for c in changes) == sorted([W, D])
         with transaction(db_sessions) as session:
-            assert repo.get_image(session, image.id).status is D
+            assert image_rows.get_image(session, image.id).status is D
 
 
 def test_release_leases_returns_processing_variants_to_pending(
@@ -257,16 +258,16 @@ def test_release_leases_returns_processing_variants_to_pending(
     with transaction(db_sessions) as session:
         image = make_image(session, ["a", "b", "c"], now=T0)
         a, b, c = (v.id for v in image.variants)
-        repo.claim_variant(session, a, lease=LEASE, now=T0)
-        repo.claim_variant(session, b, lease=LEASE, now=T0)
+        variant_rows.claim_variant(session, a, lease=LEASE, now=T0)
+        variant_rows.claim_variant(session, b, lease=LEASE, now=T0)
         _done(session, b)
     later = T0 + timedelta(seconds=10)
     with transaction(db_sessions) as session:
-        assert repo.release_leases(session, now=later) == 1
+        assert variant_rows.release_leases(session, now=later) == 1
     with transaction(db_sessions) as session:
         states = {
             v.id: (v.status, v.attempt_count, v.lease_until, v.updated_at)
-            for v in repo.get_image(session, image.id).variants
+            for v in image_rows.get_image(session, image.id).variants
         }
     assert states[a] == (P, 1, None, later)
     assert states[b][0] is D
@@ -283,24 +284,27 @@ def test_reconciler_finds_expired_leases_and_overdue_pending_variants_only(
         expired, leased, overdue, retry_later = (v.id for v in old.variants)
         fresh = make_image(session, ["fresh"], now=T0 - timedelta(seconds=30)).variants[0].id
         finished = make_image(session, ["done"], now=early).variants[0].id
-        repo.claim_variant(session, expired, lease=LEASE, now=early)
-        repo.claim_variant(session, leased, lease=LEASE, now=T0 - timedelta(minutes=1))
-        repo.claim_variant(session, retry_later, lease=LEASE, now=early)
-        repo.retry_variant(
+        variant_rows.claim_variant(session, expired, lease=LEASE, now=early)
+        variant_rows.claim_variant(session, leased, lease=LEASE, now=T0 - timedelta(minutes=1))
+        variant_rows.claim_variant(session, retry_later, lease=LEASE, now=early)
+        variant_rows.retry_variant(
             session, retry_later, error_msg="503", retry_at=T0 + timedelta(minutes=1), now=early
         )
-        repo.claim_variant(session, finished, lease=LEASE, now=early)
+        variant_rows.claim_variant(session, finished, lease=LEASE, now=early)
         _done(session, finished, early)
     with transaction(db_sessions) as session:
-        stuck = repo.find_stuck_variants(session, pending_grace=grace, now=T0)
+        stuck = variant_rows.find_stuck_variants(session, pending_grace=grace, now=T0)
         assert sorted(v.id for v in stuck) == sorted([expired, overdue])
         assert fresh not in {v.id for v in stuck}
         # Once the retry time plus the grace has passed, a retry nobody took is stuck too.
-        later = repo.find_stuck_variants(
+        later = variant_rows.find_stuck_variants(
             session, pending_grace=grace, now=T0 + timedelta(minutes=4)
         )
         assert retry_later in {v.id for v in later}
-        assert len(repo.find_stuck_variants(session, pending_grace=grace, now=T0, limit=1)) == 1
+        assert (
+            len(variant_rows.find_stuck_variants(session, pending_grace=grace, now=T0, limit=1))
+            == 1
+        )
 
 
 def _ok(result: _T | BaseException) -> _T:

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from darkroom import errors
-from darkroom.queue.retry import MAX_RETRIES, GiveUp, Retry, backoff, decide, describe
+from darkroom.retry import MAX_RETRIES, GiveUp, Retry, backoff, decide, describe
 
 
 @pytest.mark.parametrize(

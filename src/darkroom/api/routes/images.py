@@ -11,9 +11,9 @@ from starlette.datastructures import UploadFile
 from darkroom.api.body import decode_base64, json_limit, read_json, read_upload
 from darkroom.api.deps import Ctx, blocking
 from darkroom.api.views import image_view, media_type
-from darkroom.db.schema import Status
 from darkroom.errors import InvalidRequest
 from darkroom.service import images
+from darkroom.service.dto import Status
 from darkroom.service.images import Accepted, Upload
 
 router = APIRouter(prefix="/v1/images", tags=["images"])

@@ -6,14 +6,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
-from darkroom.db.engine import db_errors
-from darkroom.db.schema import ImageVariant, Status
+from darkroom.db.engine import transaction
+from darkroom.db.repo import variants as variant_rows
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -26,21 +25,18 @@ class BacklogCollector(Collector):
     lost and awaits the reconciler.
     """
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """Yield the variant counts by status."""
         family = GaugeMetricFamily(
             "darkroom_variants", "Image variants by status.", labels=["status"]
         )
-        with db_errors(), self._engine.connect() as connection:
-            rows = connection.execute(
-                sa.select(ImageVariant.status, sa.func.count()).group_by(ImageVariant.status)
-            ).all()
-        counts = {Status(status): count for status, count in rows}
-        for status in Status:
-            family.add_metric([status.value], counts.get(status, 0))
+        with transaction(self._sessions) as session:
+            counts = variant_rows.count_by_status(session)
+        for status, count in counts.items():
+            family.add_metric([status.value], count)
         yield family
 
 
@@ -69,10 +65,10 @@ class WorkMetrics:
             self.transform_seconds.observe(time.perf_counter() - start)
 
 
-def build_registry(engine: Engine) -> tuple[CollectorRegistry, WorkMetrics]:
+def build_registry(sessions: sessionmaker[Session]) -> tuple[CollectorRegistry, WorkMetrics]:
     """A registry with the backlog collector and this process's work metrics."""
     registry = CollectorRegistry()
-    registry.register(BacklogCollector(engine))
+    registry.register(BacklogCollector(sessions))
     return registry, WorkMetrics(registry)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import pyvips
 
-from darkroom.batch import WRITABLE_EXTENSIONS, Item, Source, State, failed, read_input
+from darkroom.batch.inputs import WRITABLE_EXTENSIONS, Item, Source, State, failed, read_input
 from darkroom.imaging import ImageInfo, Limits, TransformSpec, probe, render
 from darkroom.imaging.encode import output_format
 from darkroom.imaging.formats import TRAITS

@@ -9,8 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from darkroom.db._sql import rowcount
 from darkroom.db.ids import new_id
+from darkroom.db.repo._sql import rowcount
 from darkroom.db.schema import Event, utcnow
 from darkroom.errors import NotFound
 

@@ -1,4 +1,4 @@
-"""The scale-out roles: `darkroom api` (HTTP only) and `darkroom worker` (queue consumers)."""
+"""`darkroom worker`: queue consumers and a reconciler, in one or more processes."""
 
 from __future__ import annotations
 
@@ -7,53 +7,17 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from datetime import timedelta
+from collections.abc import Sequence
 
 import dramatiq
-from fastapi import FastAPI
 
-from darkroom.api.app import create_app
-from darkroom.db.migrate import upgrade
 from darkroom.errors import ConfigurationError
-from darkroom.queue.broker import QUEUES, DramatiqQueue, make_broker
-from darkroom.runtime import Reconciler
-from darkroom.service import profiles
-from darkroom.service.context import Context, build_context
+from darkroom.queue.broker import QUEUES
+from darkroom.queue.reconciler import Reconciler
+from darkroom.runtime.wiring import SHARED_BROKER, wire
 from darkroom.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def connect(settings: Settings) -> tuple[Context, DramatiqQueue]:
-    """Migrate (safe from many processes at once), then wire the context to the broker."""
-    if settings.broker_url.startswith("memory:"):
-        raise ConfigurationError(
-            "The api and worker roles share work through a broker: set DARKROOM_BROKER_URL "
-            "to amqp://… (RabbitMQ) or redis://…, or run `darkroom serve` for one process."
-        )
-    upgrade(settings.database_url)
-    ctx = build_context(settings)
-    profiles.ensure_defaults(ctx)
-    queue = DramatiqQueue(make_broker(settings.broker_url), ctx, prefix=settings.queue_prefix)
-    ctx.queue = queue
-    return ctx, queue
-
-
-def api_app(settings: Settings) -> FastAPI:
-    """The HTTP API alone: it records uploads and enqueues work for the workers."""
-    ctx, queue = connect(settings)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            queue.broker.close()
-            ctx.engine.dispose()
-
-    return create_app(ctx, lifespan=lifespan)
 
 
 class WorkerProcess:
@@ -66,16 +30,13 @@ class WorkerProcess:
                 f"Unknown queue(s) {', '.join(unknown)}: choose from {', '.join(QUEUES)}."
             )
         self.settings = settings
-        self.ctx, self.queue = connect(settings)
-        self.queue_names = {self.queue.queue_names[q] for q in queues}
+        self.wired = wire(settings, shared_broker=SHARED_BROKER.format(role="The worker role"))
+        self.ctx = self.wired.ctx
+        self.queue_names = {self.wired.queue.queue_names[q] for q in queues}
         self.worker = dramatiq.Worker(
-            self.queue.broker, queues=self.queue_names, worker_threads=threads
+            self.wired.broker, queues=self.queue_names, worker_threads=threads
         )
-        self.reconciler = Reconciler(
-            self.ctx,
-            settings.reconcile_interval_seconds,
-            pending_grace=timedelta(seconds=settings.lease_seconds),
-        )
+        self.reconciler = Reconciler.for_settings(self.ctx, settings)
         self._stop = threading.Event()
 
     def run(self) -> None:
@@ -89,8 +50,7 @@ class WorkerProcess:
         log.info("stopping: letting running transforms finish")
         self.reconciler.stop()
         self.worker.stop(timeout=int(self.settings.shutdown_timeout_seconds * 1000))
-        self.queue.broker.close()
-        self.ctx.engine.dispose()
+        self.wired.close()
 
 
 def run_worker_processes(argv: Sequence[str], processes: int, metrics_port: int | None) -> int:

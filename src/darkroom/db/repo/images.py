@@ -11,10 +11,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from darkroom.db._pagination import Page, keyset_page
-from darkroom.db._sql import flush_or_conflict
-from darkroom.db._variants import refresh_image_status
 from darkroom.db.ids import new_id
+from darkroom.db.repo._sql import flush_or_conflict
+from darkroom.db.repo.pagination import Page, keyset_page
+from darkroom.db.repo.variants import refresh_image_status
 from darkroom.db.schema import Image, ImageVariant, Status, utcnow
 from darkroom.errors import Conflict, InvalidRequest, NotFound
 

@@ -11,13 +11,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from darkroom.batch import Item, Source, State, failed, read_input
-from darkroom.db.schema import Image, ImageVariant, Status
-from darkroom.errors import ConfigurationError, DarkroomError, TransientError
-from darkroom.queue.broker import DramatiqQueue
+from darkroom.batch.inputs import Item, Source, State, failed, read_input
+from darkroom.errors import DarkroomError, TransientError
 from darkroom.service import images
 from darkroom.service.context import Context
-from darkroom.settings import Settings
+from darkroom.service.dto import ImageRecord, Status, VariantRecord
 
 FINISHED = (Status.DONE, Status.FAILED)
 
@@ -30,17 +28,12 @@ class Submitted:
     image_id: str
 
 
-def connect(settings: Settings) -> tuple[Context, DramatiqQueue]:
-    """The service wired to the cluster's broker; refuses the in-process broker."""
-    if settings.broker_url.startswith("memory:"):
-        raise ConfigurationError(
-            "batch --submit hands the work to the cluster's workers, which an in-process "
-            "memory:// broker cannot reach: set DARKROOM_BROKER_URL to the cluster's broker "
-            "(amqp://… or redis://…), or leave out --submit to render on this machine."
-        )
-    from darkroom.roles import connect as connect_role  # the API stack, only when needed
-
-    return connect_role(settings)
+SHARED_BROKER = (
+    "batch --submit hands the work to the cluster's workers, which an in-process "
+    "memory:// broker cannot reach: set DARKROOM_BROKER_URL to the cluster's broker "
+    "(amqp://… or redis://…), or leave out --submit to render on this machine."
+)
+"""Why the in-process broker is refused for submit mode."""
 
 
 def submit(
@@ -80,7 +73,7 @@ def follow(
     cluster keeps working on them, the batch just stops waiting.
     """
     waiting = {entry.image_id: entry for entry in submitted}
-    last_seen: dict[str, Image] = {}
+    last_seen: dict[str, ImageRecord] = {}
     reported: set[tuple[str, str]] = set()
     deadline = time.monotonic() + timeout
     while waiting:
@@ -108,7 +101,7 @@ def follow(
             time.sleep(poll_interval)
 
 
-def _item(entry: Submitted, variant: ImageVariant) -> Item:
+def _item(entry: Submitted, variant: VariantRecord) -> Item:
     image_id = variant.image_id
     if variant.status is Status.FAILED:
         reason = variant.error_msg or "failed without a message"
@@ -129,7 +122,7 @@ def _item(entry: Submitted, variant: ImageVariant) -> Item:
 
 def _timed_out(
     waiting: dict[str, Submitted],
-    last_seen: dict[str, Image],
+    last_seen: dict[str, ImageRecord],
     reported: set[tuple[str, str]],
     timeout: float,
 ) -> list[Item]:

@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from darkroom.db._sql import rowcount
+from darkroom.db.repo._sql import rowcount
 from darkroom.db.schema import RenderCacheEntry, utcnow
 
 

@@ -9,9 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from darkroom.db._pagination import Page, keyset_page
-from darkroom.db._sql import rowcount
 from darkroom.db.ids import new_id
+from darkroom.db.repo._sql import rowcount
+from darkroom.db.repo.pagination import Page, keyset_page
 from darkroom.db.schema import DeadLetter, utcnow
 from darkroom.errors import Conflict, NotFound
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from darkroom.db._sql import rowcount
+from darkroom.db.repo._sql import rowcount
 from darkroom.db.schema import Image, ImageVariant, Status, utcnow
 from darkroom.errors import NotFound
 
@@ -253,3 +253,12 @@ def requeue_variant(session: Session, variant_id: str, *, now: datetime | None =
         )
     )
     refresh_image_status(session, image_id, now=now)
+
+
+def count_by_status(session: Session) -> dict[Status, int]:
+    """How many variants are in each status (every status present, zeros included)."""
+    rows = session.execute(
+        sa.select(ImageVariant.status, sa.func.count()).group_by(ImageVariant.status)
+    ).all()
+    counts = {Status(status): count for status, count in rows}
+    return {status: counts.get(status, 0) for status in Status}

@@ -16,8 +16,11 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from darkroom._settings_aliases import ENV_ALIASES, AliasSource, EnvAlias
-from darkroom._settings_types import (
+from darkroom.errors import ConfigurationError
+from darkroom.imaging.formats import ImageFormat
+from darkroom.imaging.limits import DEFAULT_INPUT_FORMATS, Limits
+from darkroom.settings.aliases import ENV_ALIASES, AliasSource, EnvAlias
+from darkroom.settings.types import (
     MIN_SECRET_LENGTH,
     BrokerUrl,
     DatabaseUrl,
@@ -29,9 +32,6 @@ from darkroom._settings_types import (
     Secrets,
     StorageUrl,
 )
-from darkroom.errors import ConfigurationError
-from darkroom.imaging.formats import ImageFormat
-from darkroom.imaging.limits import DEFAULT_INPUT_FORMATS, Limits
 
 __all__ = [
     "ENV_ALIASES",

@@ -1,14 +1,16 @@
-"""The HTTP server process: uvicorn, stopping on SIGTERM/SIGINT with exit status 0."""
+"""The HTTP roles: the API app of `darkroom api`, and uvicorn stopping on SIGTERM with exit 0."""
 
 from __future__ import annotations
 
 import contextlib
 import signal
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import uvicorn
 from fastapi import FastAPI
 
+from darkroom.api.app import create_app
+from darkroom.runtime.wiring import SHARED_BROKER, wire
 from darkroom.settings import Settings
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -45,3 +47,17 @@ def serve_http(app: FastAPI, settings: Settings) -> None:
         timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
     )
     GracefulServer(config).run()
+
+
+def api_app(settings: Settings) -> FastAPI:
+    """The HTTP API alone: it records uploads and enqueues work for the workers."""
+    wired = wire(settings, shared_broker=SHARED_BROKER.format(role="The api role"))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            wired.close()
+
+    return create_app(wired.ctx, lifespan=lifespan)

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from darkroom.db._sql import flush_or_conflict, rowcount
+from darkroom.db.repo._sql import flush_or_conflict, rowcount
 from darkroom.db.schema import Profile, utcnow
 from darkroom.errors import Conflict, NotFound
 

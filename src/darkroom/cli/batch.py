@@ -25,7 +25,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from darkroom.batch import Inputs, Item, Summary, find_inputs
+from darkroom.batch.inputs import Inputs, Item, Summary, find_inputs
 from darkroom.errors import DarkroomError
 from darkroom.imaging import TransformSpec
 from darkroom.settings import Settings, load_settings
@@ -138,7 +138,7 @@ def _local(
     summary: Summary,
     progress: Progress,
 ) -> None:
-    from darkroom.batch_local import plan, run
+    from darkroom.batch.local import plan, run
     from darkroom.settings import usable_cpus
 
     specs = _profiles(settings, names)
@@ -179,13 +179,15 @@ def _submit(
     summary: Summary,
     progress: Progress,
 ) -> None:
-    from darkroom.batch_submit import connect, follow, submit
+    from darkroom.batch.submit import SHARED_BROKER, follow, submit
+    from darkroom.runtime.wiring import wire
     from darkroom.service import profiles
 
     try:
-        ctx, queue = connect(settings)
+        wired = wire(settings, shared_broker=SHARED_BROKER)
     except DarkroomError as exc:
         _fail(exc.message)
+    ctx = wired.ctx
     try:
         try:
             profiles.resolve(ctx, names)  # before any upload: all or nothing
@@ -204,8 +206,7 @@ def _submit(
         limit = DEFAULT_TIMEOUT if timeout is None else timeout
         follow(ctx, submitted, timeout=limit, poll_interval=POLL_INTERVAL, on_done=on_done)
     finally:
-        queue.broker.close()
-        ctx.engine.dispose()
+        wired.close()
 
 
 def _advance(summary: Summary, progress: Progress, task: TaskID) -> Callable[[list[Item]], None]:

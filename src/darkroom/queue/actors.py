@@ -1,0 +1,55 @@
+"""The queue actors: thin adapters that hand each message to its use-case."""
+
+from __future__ import annotations
+
+import dramatiq
+
+from darkroom.errors import BrokerUnavailable
+from darkroom.queue.broker import DISPATCH, QUEUES, TRANSFORM
+from darkroom.service import variants
+from darkroom.service.context import Context
+
+
+class DramatiqQueue:
+    """The task queue over Dramatiq: one actor per queue, bound to the service context."""
+
+    def __init__(self, broker: dramatiq.Broker, ctx: Context, *, prefix: str = "") -> None:
+        self.broker = broker
+        self.queue_names = {name: f"{prefix}{name}" for name in QUEUES}
+
+        def dispatch(image_id: str) -> None:
+            variants.dispatch(ctx, image_id)
+
+        def transform(variant_id: str) -> None:
+            variants.process(ctx, variant_id)
+
+        self._dispatch = dramatiq.actor(
+            broker=broker, actor_name=f"{prefix}dispatch", queue_name=self.queue_names[DISPATCH]
+        )(dispatch)
+        self._transform = dramatiq.actor(
+            broker=broker, actor_name=f"{prefix}transform", queue_name=self.queue_names[TRANSFORM]
+        )(transform)
+
+    def dispatch(self, image_id: str) -> None:
+        """Enqueue the fan-out of an image's variants."""
+        self._send(self._dispatch, image_id, 0.0)
+
+    def transform(self, variant_id: str, *, delay: float = 0.0) -> None:
+        """Enqueue the rendering of one variant, optionally delayed."""
+        self._send(self._transform, variant_id, delay)
+
+    def ping(self) -> None:
+        """Raise BrokerUnavailable unless the broker answers (the in-memory one always does)."""
+        try:
+            if hasattr(self.broker, "client"):  # Redis
+                self.broker.client.ping()
+            elif hasattr(self.broker, "connection"):  # RabbitMQ: opening one is the check
+                _ = self.broker.connection
+        except Exception as exc:
+            raise BrokerUnavailable(f"The message broker is unreachable: {exc}") from exc
+
+    def _send(self, actor: dramatiq.Actor[..., None], argument: str, delay: float) -> None:
+        try:
+            actor.send_with_options(args=(argument,), delay=int(delay * 1000) or None)
+        except dramatiq.errors.ConnectionError as exc:
+            raise BrokerUnavailable(f"The message broker is unreachable: {exc}") from exc

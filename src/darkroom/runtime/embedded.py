@@ -1,0 +1,62 @@
+"""The embedded runtime of `darkroom serve`: API, queue workers and reconciler in one process."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import dramatiq
+from fastapi import FastAPI
+
+from darkroom.api.app import create_app
+from darkroom.queue.reconciler import Reconciler
+from darkroom.retry import DEFAULT_POLICY, RetryPolicy
+from darkroom.runtime.wiring import wire
+from darkroom.service import variants
+from darkroom.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Embedded:
+    """Everything `darkroom serve` runs, wired from one set of settings."""
+
+    def __init__(self, settings: Settings, *, retry: RetryPolicy = DEFAULT_POLICY) -> None:
+        self.settings = settings
+        self.wired = wire(settings, retry=retry)
+        self.ctx = self.wired.ctx
+        # A short consumer poll keeps shutdown prompt; polling an in-memory queue is free.
+        self.worker = dramatiq.Worker(
+            self.wired.broker, worker_threads=settings.workers, worker_timeout=100
+        )
+        self.reconciler = Reconciler.for_settings(self.ctx, settings)
+
+    def start(self) -> None:
+        """Start the workers, recover what a previous run left unfinished, start reconciling."""
+        self.worker.start()
+        if self.settings.broker_url.startswith("memory:"):
+            # Only this process works on this database's queue: whatever a previous run
+            # left processing or pending lost its message with that process.
+            released, recovered = variants.recover(self.ctx)
+            log.info("recovered %d unfinished variant(s) (%d leases released)", recovered, released)
+        self.reconciler.start()
+
+    def stop(self) -> None:
+        """Stop reconciling; let in-flight transforms finish within the shutdown timeout."""
+        self.reconciler.stop()
+        self.worker.stop(timeout=int(self.settings.shutdown_timeout_seconds * 1000))
+        self.wired.close()
+
+    @asynccontextmanager
+    async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
+        """Run the workers for as long as the API serves."""
+        self.start()
+        try:
+            yield
+        finally:
+            self.stop()
+
+    def app(self) -> FastAPI:
+        """The API, with this runtime's workers started and stopped alongside it."""
+        return create_app(self.ctx, lifespan=self.lifespan)

@@ -1,0 +1,62 @@
+"""Start-up and shutdown shared by every role: one place wires settings to a running service."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import dramatiq
+
+from darkroom.db.migrate import upgrade
+from darkroom.errors import ConfigurationError
+from darkroom.queue.actors import DramatiqQueue
+from darkroom.queue.broker import make_broker
+from darkroom.retry import DEFAULT_POLICY, RetryPolicy
+from darkroom.service import profiles
+from darkroom.service.context import Context, build_context
+from darkroom.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SHARED_BROKER = (
+    "{role} shares work with other processes through a broker: set DARKROOM_BROKER_URL to "
+    "amqp://… (RabbitMQ) or redis://…, or run `darkroom serve` for one process."
+)
+
+
+@dataclass
+class Wired:
+    """The service context with its broker attached: what every role runs on."""
+
+    ctx: Context
+    broker: dramatiq.Broker
+    queue: DramatiqQueue
+
+    def close(self) -> None:
+        """Close the broker's connections and the database pool."""
+        self.broker.close()
+        self.ctx.engine.dispose()
+
+
+def wire(
+    settings: Settings,
+    *,
+    shared_broker: str | None = None,
+    retry: RetryPolicy = DEFAULT_POLICY,
+) -> Wired:
+    """Migrate (safe from many processes at once), build the context, attach the broker.
+
+    `shared_broker` is the message refusing the in-process `memory://` broker, for a role
+    that hands work to other processes (see SHARED_BROKER).
+    """
+    if shared_broker is not None and settings.broker_url.startswith("memory:"):
+        raise ConfigurationError(shared_broker)
+    upgrade(settings.database_url)
+    ctx = build_context(settings, retry=retry)
+    created = profiles.ensure_defaults(ctx)
+    if created:
+        log.info("created default profiles: %s", ", ".join(created))
+    broker = make_broker(settings.broker_url, policy=retry)
+    queue = DramatiqQueue(broker, ctx, prefix=settings.queue_prefix)
+    ctx.queue = queue
+    return Wired(ctx, broker, queue)
