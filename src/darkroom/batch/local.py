@@ -7,9 +7,7 @@ carry only plain data (paths, canonical spec dicts, limits), so they pickle chea
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
-import secrets
 import signal
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -26,6 +24,7 @@ from darkroom.imaging import ImageInfo, Limits, TransformSpec, probe, render
 from darkroom.imaging.encode import output_format
 from darkroom.imaging.formats import TRAITS
 from darkroom.settings import usable_cpus
+from darkroom.storage.atomic import write_atomically
 
 CRASHED = "the worker process died on this file (out of memory, or killed)"
 
@@ -96,7 +95,7 @@ def _produce(job: FileJob, data: bytes, info: ImageInfo, target: Target) -> Item
         if job.skip_existing and Path(path).exists():
             return Item(job.path, target.profile, State.SKIPPED, "output exists", output=path)
         rendered = render(data, spec, limits=job.limits)
-        write_atomically(Path(path), rendered.data)
+        write_atomically(Path(path), (rendered.data,))
     except Exception as exc:
         return failed(job.path, target.profile, exc)
     return Item(
@@ -108,22 +107,6 @@ def _produce(job: FileJob, data: bytes, info: ImageInfo, target: Target) -> Item
         height=rendered.height,
         format=rendered.format.value,
     )
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that readers only ever see no file or the whole file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A hidden name in the same folder: os.replace is atomic only within one file system,
-    # and the input scan skips hidden files should a crash leave one behind.
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with temporary.open("xb") as file:
-            file.write(data)
-        temporary.replace(path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
 
 
 def run(

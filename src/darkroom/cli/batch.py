@@ -151,17 +151,14 @@ def _local(
 
 def _profiles(settings: Settings, names: list[str]) -> dict[str, TransformSpec]:
     """The named specs from the database (migrated, with the defaults on a fresh one)."""
-    from darkroom.db.migrate import upgrade
+    from darkroom.runtime.wiring import open_context
     from darkroom.service import profiles
-    from darkroom.service.context import build_context
 
     try:
-        upgrade(settings.database_url)
-        ctx = build_context(settings)
+        ctx = open_context(settings)
     except DarkroomError as exc:
         _fail(exc.message)
     try:
-        profiles.ensure_defaults(ctx)
         return profiles.resolve(ctx, names)
     except DarkroomError as exc:
         _fail(exc.message)

@@ -54,12 +54,10 @@ def or_exit(call: Callable[[], T]) -> T:
 
 def service_context() -> Context:
     """The service context over the configured database (migrated first), with no broker."""
-    from darkroom.db.migrate import upgrade
-    from darkroom.service.context import build_context
+    from darkroom.runtime.wiring import open_context
 
     settings = load()
-    or_exit(lambda: upgrade(settings.database_url))
-    return or_exit(lambda: build_context(settings))
+    return or_exit(lambda: open_context(settings, defaults=False))
 
 
 @contextmanager

@@ -82,8 +82,8 @@ def worker(
 
 def migrate() -> None:
     """Create or upgrade the database schema (alembic upgrade head)."""
-    from darkroom.db.migrate import upgrade
+    from darkroom.runtime.wiring import migrate as migrate_database
 
     settings = load()
-    or_exit(lambda: upgrade(settings.database_url))
+    or_exit(lambda: migrate_database(settings))
     typer.echo("database is up to date")

@@ -36,12 +36,26 @@ def output_format(
     requested: OutputFormat, info: ImageInfo, accept: str | None = None
 ) -> ImageFormat:
     """The concrete format for `requested`, resolving `original` and `auto`."""
+    return resolve_format(
+        requested, info.format, accept, has_alpha=info.has_alpha, animated=info.animated
+    )
+
+
+def resolve_format(
+    requested: OutputFormat,
+    source: ImageFormat,
+    accept: str | None,
+    *,
+    has_alpha: bool,
+    animated: bool,
+) -> ImageFormat:
+    """The concrete format for `requested` from the source's facts alone (no decode needed)."""
     if requested is OutputFormat.AUTO:
-        return negotiate(accept or "", has_alpha=info.has_alpha, animated=info.animated)
+        return negotiate(accept or "", has_alpha=has_alpha, animated=animated)
     if requested is OutputFormat.ORIGINAL:
-        if TRAITS[info.format].writable:
-            return info.format
-        return ImageFormat.PNG if info.has_alpha else ImageFormat.JPEG
+        if TRAITS[source].writable:
+            return source
+        return ImageFormat.PNG if has_alpha else ImageFormat.JPEG
     return ImageFormat(requested.value)
 
 

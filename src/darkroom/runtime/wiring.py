@@ -38,24 +38,47 @@ class Wired:
         self.ctx.engine.dispose()
 
 
+def migrate(settings: Settings) -> None:
+    """Create or upgrade the database schema; safe from many processes at once."""
+    upgrade(settings.database_url)
+
+
+def open_context(
+    settings: Settings, *, retry: RetryPolicy = DEFAULT_POLICY, defaults: bool = True
+) -> Context:
+    """The service context on a migrated database; no broker.
+
+    With `defaults`, a database without profiles gets the default ones, as a service that
+    is about to accept uploads needs; admin commands leave the profiles as they are.
+    """
+    migrate(settings)
+    ctx = build_context(settings, retry=retry)
+    if not defaults:
+        return ctx
+    try:
+        created = profiles.ensure_defaults(ctx)
+    except BaseException:
+        ctx.engine.dispose()
+        raise
+    if created:
+        log.info("created default profiles: %s", ", ".join(created))
+    return ctx
+
+
 def wire(
     settings: Settings,
     *,
     shared_broker: str | None = None,
     retry: RetryPolicy = DEFAULT_POLICY,
 ) -> Wired:
-    """Migrate (safe from many processes at once), build the context, attach the broker.
+    """The service context (see `open_context`) with the configured broker attached.
 
     `shared_broker` is the message refusing the in-process `memory://` broker, for a role
     that hands work to other processes (see SHARED_BROKER).
     """
     if shared_broker is not None and settings.broker_url.startswith("memory:"):
         raise ConfigurationError(shared_broker)
-    upgrade(settings.database_url)
-    ctx = build_context(settings, retry=retry)
-    created = profiles.ensure_defaults(ctx)
-    if created:
-        log.info("created default profiles: %s", ", ".join(created))
+    ctx = open_context(settings, retry=retry)
     broker = make_broker(settings.broker_url, policy=retry)
     queue = DramatiqQueue(broker, ctx, prefix=settings.queue_prefix)
     ctx.queue = queue

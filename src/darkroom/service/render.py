@@ -15,7 +15,7 @@ from darkroom.errors import InvalidRequest, NotFound
 from darkroom.fetch import FetchPolicy, fetch
 from darkroom.imaging import ImageFormat, ImageInfo, OutputFormat, TransformSpec, probe
 from darkroom.imaging import render as render_image
-from darkroom.imaging.encode import negotiate
+from darkroom.imaging.encode import resolve_format
 from darkroom.imaging.formats import TRAITS
 from darkroom.service.context import Context
 from darkroom.service.source_cache import Source
@@ -71,7 +71,7 @@ _facts_lock = threading.Lock()
 def plan_stored(ctx: Context, image_id: str, spec: TransformSpec, accept: str) -> Plan:
     """The plan for rendering a stored image; NotFound if there is no such image."""
     facts = _image_facts(ctx, image_id)
-    fmt = _resolve(
+    fmt = resolve_format(
         spec.format, facts.source, accept, has_alpha=facts.has_alpha, animated=facts.animated
     )
     resolved = spec.model_copy(update={"format": OutputFormat(fmt.value)})
@@ -111,7 +111,7 @@ def plan_remote(ctx: Context, url: str, spec: TransformSpec, accept: str) -> Pla
     scope = f"remote-{digest[:40]}"
     if spec.format in (OutputFormat.AUTO, OutputFormat.ORIGINAL):
         info = probe(_remote_source(ctx, url, scope))
-        fmt = _resolve(
+        fmt = resolve_format(
             spec.format, info.format, accept, has_alpha=info.has_alpha, animated=info.animated
         )
         spec_resolved = spec.model_copy(update={"format": OutputFormat(fmt.value)})
@@ -208,18 +208,6 @@ def _plan(
         media_type=TRAITS[fmt].mime_type,
         vary_accept=requested.format is OutputFormat.AUTO,
     )
-
-
-def _resolve(
-    requested: OutputFormat, source: ImageFormat, accept: str, *, has_alpha: bool, animated: bool
-) -> ImageFormat:
-    if requested is OutputFormat.AUTO:
-        return negotiate(accept, has_alpha=has_alpha, animated=animated)
-    if requested is OutputFormat.ORIGINAL:
-        if TRAITS[source].writable:
-            return source
-        return ImageFormat.PNG if has_alpha else ImageFormat.JPEG
-    return ImageFormat(requested.value)
 
 
 def _remote_policy(ctx: Context) -> FetchPolicy:

@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from darkroom.errors import NotFound, StorageUnavailable
+from darkroom.storage.atomic import write_atomically
 from darkroom.storage.base import ObjectStore, StrPath
 from darkroom.storage.keys import InvalidKey, is_valid_key, validate_key, validate_prefix
 
 CHUNK_SIZE = 1024 * 1024
-# Not a valid key segment ('~' is refused), so a temp file can never shadow or be listed
-# as an object.
-_TEMP_PREFIX = ".~tmp-"
-# A concurrent delete may prune the directory between our mkdir and our temp file.
-_CREATE_ATTEMPTS = 3
 
 
 class LocalStore(ObjectStore):
@@ -122,38 +117,7 @@ class LocalStore(ObjectStore):
         return self._root.joinpath(*validate_key(key).split("/"))
 
     def _write(self, key: str, target: Path, chunks: Iterable[bytes]) -> None:
-        fd, temp = self._create_temp(key, target.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                # Only our own writes are translated: the source's errors are the caller's.
-                for chunk in chunks:
-                    with _writing(key):
-                        out.write(chunk)
-                with _writing(key):
-                    out.flush()
-                    os.fsync(out.fileno())
-            with _writing(key):
-                temp.replace(target)
-                _fsync_directory(target.parent)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                temp.unlink()
-            raise
-
-    def _create_temp(self, key: str, directory: Path) -> tuple[int, Path]:
-        # Not mkstemp: its files are 0600, and objects should get the permissions the
-        # umask gives any other file, so that e.g. a web server can serve the directory.
-        attempts = _CREATE_ATTEMPTS
-        while True:
-            attempts -= 1
-            temp = directory / f"{_TEMP_PREFIX}{secrets.token_hex(8)}"
-            with _writing(key):
-                directory.mkdir(parents=True, exist_ok=True)
-                try:
-                    return os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), temp
-                except FileNotFoundError:
-                    if attempts == 0:
-                        raise
+        write_atomically(target, chunks, guard=lambda: _writing(key))
 
     def _prune(self, directory: Path) -> None:
         while directory != self._root and directory.is_relative_to(self._root):
@@ -195,17 +159,6 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
 def _read_chunks(source: BinaryIO) -> Iterator[bytes]:
     while chunk := source.read(CHUNK_SIZE):
         yield chunk
-
-
-def _fsync_directory(directory: Path) -> None:
-    # The rename survives a power cut only once the directory entry is on disk too.
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager
