@@ -7,7 +7,7 @@ import random
 import pytest
 
 from darkroom import errors
-from darkroom.retry import MAX_RETRIES, GiveUp, Retry, backoff, decide, describe
+from darkroom.retry import MAX_RETRIES, GiveUp, Retry, RetryPolicy, backoff, decide, describe
 
 
 @pytest.mark.parametrize(
@@ -51,3 +51,18 @@ def test_describe() -> None:
     assert describe(ValueError("bad\nsecond line")) == "ValueError: bad"
     assert describe(RuntimeError()) == "RuntimeError"
     assert describe(errors.NotFound("no such image")) == "no such image"
+
+
+def test_the_schedule_can_be_scaled_for_tests() -> None:
+    fast = RetryPolicy(time_scale=0.01)
+    assert [fast.backoff(n) for n in (1, 2, 3, 9)] == pytest.approx([0.02, 0.04, 0.08, 3.0])
+    decision = fast.decide(errors.StorageUnavailable("down"), 1, rng=random.Random(0))
+    assert isinstance(decision, Retry)
+    assert 0.02 <= decision.delay <= 0.022
+
+
+def test_a_smaller_budget_gives_up_sooner() -> None:
+    policy = RetryPolicy(max_retries=1)
+    exc = errors.StorageUnavailable("down")
+    assert isinstance(policy.decide(exc, 1), Retry)
+    assert isinstance(policy.decide(exc, 2), GiveUp)
