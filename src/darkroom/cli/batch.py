@@ -7,7 +7,6 @@ the batch could not start (bad options or settings, nothing matched, unknown pro
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +27,7 @@ from rich.progress import (
 from darkroom.batch.inputs import Inputs, Item, Summary, find_inputs
 from darkroom.errors import DarkroomError
 from darkroom.imaging import TransformSpec
+from darkroom.runtime.logs import configure_logging
 from darkroom.settings import Settings, load_settings
 
 DEFAULT_TIMEOUT = 3600.0
@@ -236,8 +236,8 @@ def _settings() -> Settings:
     except DarkroomError as exc:
         _fail(exc.message)
     # Warnings only: info lines would tear the progress bar and add nothing to the summary.
-    level = max(logging.WARNING, logging.getLevelName(settings.log_level.upper()))
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = "warning" if settings.log_level in ("info", "debug") else settings.log_level
+    configure_logging(level, settings.log_format)
     return settings
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import typer
 
 from darkroom.errors import DarkroomError
+from darkroom.runtime.logs import configure_logging
 from darkroom.settings import Settings, load_settings, settings_table
 
 if TYPE_CHECKING:
@@ -37,9 +37,7 @@ def load(**overrides: Any) -> Settings:
     except DarkroomError as exc:
         typer.echo(exc.message, err=True)
         raise typer.Exit(2) from None
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     return settings
 
 

@@ -107,7 +107,7 @@ def _decode(
         # Import through the embedded profile, export as sRGB. CMYK without a profile
         # gets libvips' built-in CMYK profile either way; 16-bit and Lab are handled by
         # the `to_srgb8` step.
-        options["export_profile"] = "srgb"
+        options["output_profile"] = "srgb"
     if geometry.smart_crop:
         options["crop"] = geometry.smart_crop
     if spec.crop is None:

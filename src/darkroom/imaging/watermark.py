@@ -56,7 +56,7 @@ class Watermarker:
             self._mark.image,
             min(width, area[0]),
             height=area[1] or VIPS_MAX_COORD,
-            export_profile="srgb",
+            output_profile="srgb",
             option_string=LOAD_OPTIONS,
         )
         if mark.interpretation != "srgb":

@@ -40,6 +40,9 @@ def serve_http(app: FastAPI, settings: Settings) -> None:
         app,
         host=settings.host,
         port=settings.port,
+        # Logging is configured once for the process (runtime.logs); uvicorn's own
+        # configuration would replace it with a second format.
+        log_config=None,
         log_level=settings.log_level,
         # uvicorn formats each access line before its logger drops it: skip that work
         # when the level would drop it anyway.

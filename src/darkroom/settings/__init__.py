@@ -26,6 +26,7 @@ from darkroom.settings.types import (
     DatabaseUrl,
     HostPatterns,
     HttpUrl,
+    LogFormat,
     LogLevel,
     QueuePrefix,
     Secret,
@@ -214,6 +215,11 @@ class Settings(BaseSettings):
     )
     log_level: LogLevel = Field(
         default="info", description="critical, error, warning, info or debug."
+    )
+    log_format: LogFormat = Field(
+        default="auto",
+        description="json (one object per line), console (readable text), or auto: console "
+        "on a terminal, json otherwise.",
     )
 
     @classmethod

@@ -102,6 +102,7 @@ StorageUrl = Annotated[str, AfterValidator(_storage_url)]
 BrokerUrl = Annotated[str, AfterValidator(_broker_url)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 QueuePrefix = Annotated[str, AfterValidator(_queue_prefix)]
+LogFormat = Annotated[Literal["json", "console", "auto"], BeforeValidator(_lowercase)]
 LogLevel = Annotated[
     Literal["critical", "error", "warning", "info", "debug"], BeforeValidator(_lowercase)
 ]

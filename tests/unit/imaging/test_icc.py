@@ -7,7 +7,7 @@ import pyvips
 from hypothesis import given
 from hypothesis import strategies as st
 
-from darkroom.imaging import probe
+from darkroom.imaging import probe, render
 from darkroom.imaging.icc import is_srgb, profile_description
 from tests.corpus import read
 
@@ -41,3 +41,22 @@ def test_builtin_srgb_profile_is_recognised() -> None:
 def test_garbage_profiles_never_raise(blob: bytes) -> None:
     assert profile_description(blob) is None or isinstance(profile_description(blob), str)
     assert isinstance(is_srgb(blob), bool)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"width": 100},
+        {"width": 100, "crop": {"left": 0, "top": 0, "width": 200, "height": 200}},
+        {"width": 100, "watermark": {"text": "darkroom"}},
+    ],
+)
+def test_colour_managed_renders_use_no_deprecated_libvips_argument(
+    spec: dict[str, object], caplog: pytest.LogCaptureFixture
+) -> None:
+    # pyvips notes each deprecated argument at INFO on every call: once per transform.
+    with caplog.at_level("INFO", logger="pyvips"):
+        out = render(read("jpeg-cmyk-icc-swop.jpg"), spec)
+    assert out.width == 100
+    deprecated = [r.getMessage() for r in caplog.records if "deprecated" in r.getMessage()]
+    assert deprecated == []
