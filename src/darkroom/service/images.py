@@ -90,6 +90,16 @@ def create(ctx: Context, data: bytes, specs: dict[str, TransformSpec], request: 
             raise
         return earlier
     ctx.metrics.uploads.inc()
+    log.info(
+        "image accepted",
+        extra={
+            "image_id": image.id,
+            "owner_id": image.owner_id,
+            "format": info.format.value,
+            "bytes": len(data),
+            "profiles": [v.profile for v in image.variants],
+        },
+    )
     enqueue_dispatch(ctx, image.id)
     return Accepted(image, created=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -34,6 +35,15 @@ class Outcome:
     status: Status | None
     """The variant's status afterwards; None when it was not ours to work on."""
     retry_in: float | None = None
+    claimed: ImageVariant | None = None
+    """The variant as claimed for this attempt; None when it was not ours to work on."""
+
+    @property
+    def label(self) -> str:
+        """done, failed, retry or skipped: the outcome as metrics and logs name it."""
+        if self.status is None:
+            return "skipped"
+        return "retry" if self.retry_in else self.status.value
 
 
 def dispatch(ctx: Context, image_id: str) -> int:
@@ -58,16 +68,24 @@ def process(ctx: Context, variant_id: str) -> Outcome:
     A redelivered or duplicated message finds the variant taken or done and does nothing;
     a render that already reached storage is not repeated (the key is deterministic).
     """
+    started = time.perf_counter()
     with ctx.metrics.timing():
         outcome = _process(ctx, variant_id)
-    label = (
-        "skipped"
-        if outcome.status is None
-        else "retry"
-        if outcome.retry_in
-        else outcome.status.value
-    )
-    ctx.metrics.transforms.labels(outcome=label).inc()
+    ctx.metrics.transforms.labels(outcome=outcome.label).inc()
+    if outcome.claimed is not None:
+        variant = outcome.claimed
+        log.info(
+            "transform %s",
+            outcome.label,
+            extra={
+                "image_id": variant.image_id,
+                "variant_id": variant.id,
+                "profile": variant.profile,
+                "attempt": variant.attempt_count,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                "outcome": outcome.label,
+            },
+        )
     return outcome
 
 
@@ -100,7 +118,7 @@ def _process(ctx: Context, variant_id: str) -> Outcome:
         # The image was deleted while we rendered: do not leave its output behind.
         ctx.outputs.delete(key)
         return Outcome(variant_id, None)
-    return Outcome(variant_id, Status.DONE)
+    return Outcome(variant_id, Status.DONE, claimed=claimed)
 
 
 def _produce(ctx: Context, variant: ImageVariant) -> tuple[str, Rendered]:
@@ -142,9 +160,9 @@ def _failed(ctx: Context, variant: ImageVariant, exc: Exception) -> Outcome:
             exc,
         )
         ctx.tasks().transform(variant.id, delay=decision.delay)
-        return Outcome(variant.id, Status.PENDING, retry_in=decision.delay)
+        return Outcome(variant.id, Status.PENDING, retry_in=decision.delay, claimed=variant)
     log.warning("variant %s failed for good: %s", variant.id, decision.reason)
-    return Outcome(variant.id, Status.FAILED)
+    return Outcome(variant.id, Status.FAILED, claimed=variant)
 
 
 def _dead_letter(session: Session, variant: ImageVariant, decision: GiveUp) -> None:
