@@ -113,6 +113,14 @@ class Conflict(PermanentError):
     default_message = "The request conflicts with the current state."
 
 
+class InvalidCallbackUrl(PermanentError):
+    """A callback_url no webhook could be delivered to (bad URL, forbidden address)."""
+
+    code = "invalid_callback_url"
+    status_code = 422
+    default_message = "The callback_url cannot receive webhooks."
+
+
 class RateLimited(PermanentError):
     """The caller sent too many requests."""
 

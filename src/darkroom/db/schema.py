@@ -190,7 +190,7 @@ class DeadLetter(Base):
 
 
 class Event(Base):
-    """An outbox entry: a completion event waiting for webhook delivery or CDN purge."""
+    """An outbox entry: an event, and its delivery to `target` (None: recorded only)."""
 
     __tablename__ = "events"
     __table_args__ = (
@@ -199,12 +199,15 @@ class Event(Base):
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
     kind: Mapped[str] = mapped_column(sa.String(64))
-    image_id: Mapped[str] = mapped_column(sa.String(36))
+    image_id: Mapped[str] = mapped_column(sa.String(36), index=True)
     payload: Mapped[dict[str, Any]]
+    target: Mapped[str | None] = mapped_column(sa.String(2048))
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default=sa.text("0"))
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]
+    last_status: Mapped[int | None] = mapped_column(sa.Integer)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    given_up_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

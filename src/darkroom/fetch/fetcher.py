@@ -70,7 +70,7 @@ def fetch(url: str, policy: FetchPolicy, *, ssl_context: ssl.SSLContext | None =
     """
     deadline = _Deadline(policy.total_timeout)
     pins: dict[str, tuple[IPAddress, ...]] = {}
-    transport = PinnedTransport(pins, ssl_context or _default_ssl_context(), deadline.remaining)
+    transport = PinnedTransport(pins, ssl_context or default_ssl_context(), deadline.remaining)
     with httpx.Client(
         transport=transport, headers=_HEADERS, trust_env=False, follow_redirects=False
     ) as client:
@@ -122,7 +122,7 @@ def _get(
             details={"url": str(target.url)},
         ) from exc
     except httpx.HTTPError as exc:
-        raise _transport_error(target, exc) from exc
+        raise transport_error(target, exc) from exc
 
 
 def _receive(
@@ -205,7 +205,7 @@ def _status_error(response: httpx.Response, target: Target) -> DarkroomError:
     )
 
 
-def _transport_error(target: Target, exc: httpx.HTTPError) -> DarkroomError:
+def transport_error(target: Target, exc: httpx.HTTPError) -> DarkroomError:
     """The error for a connection that failed below HTTP: transient unless TLS says no."""
     cause = _root_cause(exc)
     details = {"url": str(target.url)}
@@ -241,6 +241,6 @@ def _root_cause(exc: BaseException) -> BaseException:
 
 
 @functools.cache
-def _default_ssl_context() -> ssl.SSLContext:
+def default_ssl_context() -> ssl.SSLContext:
     """httpx's default verification (certifi's roots), built once: loading them is slow."""
     return httpx.create_ssl_context()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import timedelta
 
+from darkroom.queue.periodic import Periodic
 from darkroom.service import variants
 from darkroom.service.context import Context
 from darkroom.settings import Settings
@@ -13,15 +13,17 @@ from darkroom.settings import Settings
 log = logging.getLogger(__name__)
 
 
-class Reconciler:
-    """A thread that periodically re-enqueues stuck variants: the DB is the source of truth."""
+class Reconciler(Periodic):
+    """A thread that periodically re-enqueues stuck variants."""
 
     def __init__(self, ctx: Context, interval: float, pending_grace: timedelta) -> None:
-        self._ctx = ctx
-        self._interval = interval
-        self._pending_grace = pending_grace
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="darkroom-reconciler", daemon=True)
+        def step() -> int:
+            count = variants.reconcile(ctx, pending_grace=pending_grace)
+            if count:
+                log.info("reconciler re-enqueued %d variant(s)", count)
+            return count
+
+        super().__init__("reconciler", interval, step)
 
     @classmethod
     def for_settings(cls, ctx: Context, settings: Settings) -> Reconciler:
@@ -33,28 +35,3 @@ class Reconciler:
             settings.reconcile_interval_seconds,
             pending_grace=timedelta(seconds=settings.lease_seconds),
         )
-
-    def start(self) -> None:
-        """Start the periodic pass."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop after the current pass."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            self.run_once()
-
-    def run_once(self) -> int:
-        """One pass; errors are logged and the next pass tries again."""
-        try:
-            count = variants.reconcile(self._ctx, pending_grace=self._pending_grace)
-        except Exception:
-            log.exception("reconciler pass failed")
-            return 0
-        if count:
-            log.info("reconciler re-enqueued %d variant(s)", count)
-        return count

@@ -1,4 +1,4 @@
-"""The embedded runtime of `darkroom serve`: API, queue workers and reconciler in one process."""
+"""`darkroom serve`: API, queue workers, reconciler and outbox sender in one process."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import dramatiq
 from fastapi import FastAPI
 
 from darkroom.api.app import create_app
+from darkroom.queue.outbox import OutboxSender
 from darkroom.queue.reconciler import Reconciler
 from darkroom.retry import DEFAULT_POLICY, RetryPolicy
 from darkroom.runtime.wiring import wire
@@ -31,6 +32,7 @@ class Embedded:
             self.wired.broker, worker_threads=settings.workers, worker_timeout=100
         )
         self.reconciler = Reconciler.for_settings(self.ctx, settings)
+        self.outbox = OutboxSender(self.ctx)
 
     def start(self) -> None:
         """Start the workers, recover what a previous run left unfinished, start reconciling."""
@@ -41,10 +43,12 @@ class Embedded:
             released, recovered = variants.recover(self.ctx)
             log.info("recovered %d unfinished variant(s) (%d leases released)", recovered, released)
         self.reconciler.start()
+        self.outbox.start()
 
     def stop(self) -> None:
         """Stop reconciling; let in-flight transforms finish within the shutdown timeout."""
         self.reconciler.stop()
+        self.outbox.stop()
         self.worker.stop(timeout=int(self.settings.shutdown_timeout_seconds * 1000))
         self.wired.close()
 

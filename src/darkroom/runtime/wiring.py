@@ -55,6 +55,11 @@ def open_context(
     ctx = build_context(settings, retry=retry)
     if not defaults:
         return ctx
+    if settings.webhook_secret is None:
+        log.warning(
+            "DARKROOM_WEBHOOK_SECRET is not set: webhooks go out unsigned, and receivers "
+            "cannot tell them from forgeries"
+        )
     try:
         created = profiles.ensure_defaults(ctx)
     except BaseException:

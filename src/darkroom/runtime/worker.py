@@ -1,4 +1,4 @@
-"""`darkroom worker`: queue consumers and a reconciler, in one or more processes."""
+"""`darkroom worker`: queue consumers, the reconciler and the outbox sender, in 1+ processes."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import dramatiq
 
 from darkroom.errors import ConfigurationError
 from darkroom.queue.broker import QUEUES
+from darkroom.queue.outbox import OutboxSender
 from darkroom.queue.reconciler import Reconciler
 from darkroom.runtime.wiring import SHARED_BROKER, wire
 from darkroom.settings import Settings
@@ -37,6 +38,7 @@ class WorkerProcess:
             self.wired.broker, queues=self.queue_names, worker_threads=threads
         )
         self.reconciler = Reconciler.for_settings(self.ctx, settings)
+        self.outbox = OutboxSender(self.ctx)
         self._stop = threading.Event()
 
     def run(self) -> None:
@@ -45,10 +47,12 @@ class WorkerProcess:
             signal.signal(sig, lambda *_: self._stop.set())
         self.worker.start()
         self.reconciler.start()
+        self.outbox.start()
         log.info("worker consuming %s", ", ".join(sorted(self.queue_names)))
         self._stop.wait()
         log.info("stopping: letting running transforms finish")
         self.reconciler.stop()
+        self.outbox.stop()
         self.worker.stop(timeout=int(self.settings.shutdown_timeout_seconds * 1000))
         self.wired.close()
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from darkroom.db.schema import DeadLetter, Image, ImageVariant, Status
+from darkroom.db.schema import DeadLetter, Event, Image, ImageVariant, Status
 
-__all__ = ["DeadLetterRecord", "ImageRecord", "Page", "Status", "VariantRecord"]
+__all__ = ["DeadLetterRecord", "EventRecord", "ImageRecord", "Page", "Status", "VariantRecord"]
 
 T = TypeVar("T")
 
@@ -146,4 +146,41 @@ class DeadLetterRecord:
             payload=dict(row.payload),
             created_at=row.created_at,
             replayed_at=row.replayed_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """An outbox event of an image, and how its delivery went so far."""
+
+    id: str
+    kind: str
+    image_id: str
+    target: str | None
+    """Where it is delivered (a callback_url); None when it is only recorded."""
+    attempts: int
+    delivered_at: datetime | None
+    given_up_at: datetime | None
+    next_attempt_at: datetime | None
+    """When the next attempt is due; None once delivered, given up, or never to be sent."""
+    last_status: int | None
+    last_error: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: Event) -> EventRecord:
+        """The record of an event row."""
+        pending = row.target is not None and row.delivered_at is None and row.given_up_at is None
+        return cls(
+            id=row.id,
+            kind=row.kind,
+            image_id=row.image_id,
+            target=row.target,
+            attempts=row.attempts,
+            delivered_at=row.delivered_at,
+            given_up_at=row.given_up_at,
+            next_attempt_at=row.next_attempt_at if pending else None,
+            last_status=row.last_status,
+            last_error=row.last_error,
+            created_at=row.created_at,
         )

@@ -16,7 +16,7 @@ from darkroom.errors import Conflict, DarkroomError, NotFound
 from darkroom.fetch import fetch
 from darkroom.imaging import ImageInfo, TransformSpec, verify
 from darkroom.imaging.formats import TRAITS
-from darkroom.service import profiles, render
+from darkroom.service import profiles, render, webhooks
 from darkroom.service.context import Context
 from darkroom.service.dto import ImageRecord, Page, VariantRecord
 from darkroom.storage import original_key
@@ -48,7 +48,9 @@ def upload(ctx: Context, data: bytes, request: Upload) -> Accepted:
     earlier = _replay(ctx, request)
     if earlier is not None:
         return earlier
-    return create(ctx, data, profiles.resolve(ctx, request.profiles), request)
+    specs = profiles.resolve(ctx, request.profiles)
+    _check_callback(ctx, request)
+    return create(ctx, data, specs, request)
 
 
 def upload_from_url(ctx: Context, url: str, request: Upload) -> Accepted:
@@ -57,7 +59,13 @@ def upload_from_url(ctx: Context, url: str, request: Upload) -> Accepted:
     if earlier is not None:
         return earlier
     specs = profiles.resolve(ctx, request.profiles)
+    _check_callback(ctx, request)
     return create(ctx, fetch(url, ctx.fetch_policy).content, specs, request)
+
+
+def _check_callback(ctx: Context, request: Upload) -> None:
+    if request.callback_url is not None:
+        webhooks.check_callback_url(ctx, request.callback_url)
 
 
 def _replay(ctx: Context, request: Upload) -> Accepted | None:

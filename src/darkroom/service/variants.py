@@ -183,7 +183,11 @@ def _record_completion(session: Session, change: variant_rows.ImageStatusChange)
     if kind is None or change.before == change.after:
         return
     event_rows.add_event(
-        session, kind=kind, image_id=change.image_id, payload={"status": change.after.value}
+        session,
+        kind=kind,
+        image_id=change.image_id,
+        payload={"status": change.after.value},
+        target=change.callback_url,
     )
 
 

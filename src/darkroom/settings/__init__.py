@@ -203,6 +203,24 @@ class Settings(BaseSettings):
         default=None,
         description=f"HMAC key of webhook bodies (at least {MIN_SECRET_LENGTH} characters).",
     )
+    webhook_allow_hosts: HostPatterns = Field(
+        default=(),
+        description="Comma-separated hosts that callback_url may name even when they resolve "
+        "to private, loopback or link-local addresses: host names, *.domain patterns or IP "
+        "addresses.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10,
+        gt=0,
+        description="How long a webhook receiver has to answer before the attempt counts as "
+        "failed and is retried.",
+    )
+    outbox_interval_seconds: float = Field(
+        default=1,
+        gt=0,
+        description="How often each serve or worker process looks for webhooks due for "
+        "delivery.",
+    )
     s3_endpoint_url: HttpUrl | None = Field(
         default=None,
         description="S3 API endpoint of an S3-compatible store (MinIO, R2...); unset for AWS.",

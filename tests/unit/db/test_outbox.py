@@ -77,12 +77,20 @@ def test_dead_letters_are_replayed_once_and_then_leave_the_default_listing(
     assert rest.next_cursor is None
 
 
+HOOK = "https://hooks.example.com/darkroom"
+
+
 def test_an_event_is_due_at_once_and_leased_when_claimed(
     db_sessions: sessionmaker[Session],
 ) -> None:
     with transaction(db_sessions) as session:
         event_id = event_rows.add_event(
-            session, kind="image.done", image_id="img-1", payload={"status": "done"}, now=T0
+            session,
+            kind="image.done",
+            image_id="img-1",
+            payload={"status": "done"},
+            target=HOOK,
+            now=T0,
         ).id
     with transaction(db_sessions) as session:
         claimed = event_rows.claim_due_events(session, lease=LEASE, now=T0)
@@ -102,10 +110,10 @@ def test_failed_events_wait_for_their_retry_and_delivered_ones_never_return(
 ) -> None:
     with transaction(db_sessions) as session:
         failing = event_rows.add_event(
-            session, kind="image.done", image_id="a", payload={}, now=T0
+            session, kind="image.done", image_id="a", payload={}, target=HOOK, now=T0
         ).id
         delivered = event_rows.add_event(
-            session, kind="image.done", image_id="b", payload={}, now=T0
+            session, kind="image.done", image_id="b", payload={}, target=HOOK, now=T0
         ).id
         event_rows.claim_due_events(session, lease=LEASE, now=T0)
         retry_at = T0 + timedelta(minutes=5)
@@ -122,7 +130,9 @@ def test_failed_events_wait_for_their_retry_and_delivered_ones_never_return(
 def test_concurrent_senders_never_get_the_same_event(db_sessions: sessionmaker[Session]) -> None:
     with transaction(db_sessions) as session:
         ids = {
-            event_rows.add_event(session, kind="image.done", image_id=str(i), payload={}, now=T0).id
+            event_rows.add_event(
+                session, kind="image.done", image_id=str(i), payload={}, target=HOOK, now=T0
+            ).id
             for i in range(30)
         }
 
@@ -139,3 +149,30 @@ def test_concurrent_senders_never_get_the_same_event(db_sessions: sessionmaker[S
     taken = [event_id for result in results if isinstance(result, list) for event_id in result]
     assert all(isinstance(result, list) for result in results), results
     assert sorted(taken) == sorted(ids)
+
+
+def test_events_without_a_target_are_recorded_but_never_sent(
+    db_sessions: sessionmaker[Session],
+) -> None:
+    with transaction(db_sessions) as session:
+        event_rows.add_event(session, kind="image.done", image_id="a", payload={}, now=T0)
+    with transaction(db_sessions) as session:
+        assert event_rows.claim_due_events(session, lease=LEASE, now=T0 + timedelta(days=1)) == []
+        assert [e.kind for e in event_rows.events_of_image(session, "a")] == ["image.done"]
+
+
+def test_given_up_events_never_return_and_keep_their_last_answer(
+    db_sessions: sessionmaker[Session],
+) -> None:
+    with transaction(db_sessions) as session:
+        event_id = event_rows.add_event(
+            session, kind="image.done", image_id="a", payload={}, target=HOOK, now=T0
+        ).id
+        event_rows.claim_due_events(session, lease=LEASE, now=T0)
+        event_rows.mark_event_failed(
+            session, event_id, error="HTTP 410", status=410, retry_at=None, now=T0
+        )
+    with transaction(db_sessions) as session:
+        assert event_rows.claim_due_events(session, lease=LEASE, now=T0 + timedelta(days=9)) == []
+        (event,) = event_rows.events_of_image(session, "a")
+    assert (event.given_up_at, event.last_status, event.delivered_at) == (T0, 410, None)

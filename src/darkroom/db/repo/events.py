@@ -21,15 +21,20 @@ def add_event(
     kind: str,
     image_id: str,
     payload: Mapping[str, Any],
+    target: str | None = None,
     now: datetime | None = None,
 ) -> Event:
-    """Queue an event in the caller's transaction, so it exists if and only if the change does."""
+    """Queue an event in the caller's transaction, so it exists if and only if the change does.
+
+    An event with a `target` URL waits for delivery there; one without is recorded only.
+    """
     now = now or utcnow()
     event = Event(
         id=new_id(),
         kind=kind,
         image_id=image_id,
         payload=dict(payload),
+        target=target,
         attempts=0,
         next_attempt_at=now,
         created_at=now,
@@ -52,7 +57,12 @@ def claim_due_events(
     sender dies before marking it delivered or failed, it becomes due again then.
     """
     now = now or utcnow()
-    due = sa.and_(Event.delivered_at.is_(None), Event.next_attempt_at <= now)
+    due = sa.and_(
+        Event.delivered_at.is_(None),
+        Event.given_up_at.is_(None),
+        Event.target.is_not(None),
+        Event.next_attempt_at <= now,
+    )
     candidates = session.scalars(
         sa.select(Event.id).where(due).order_by(Event.next_attempt_at, Event.id).limit(limit)
     ).all()
@@ -78,14 +88,35 @@ def claim_due_events(
     return list(session.scalars(stmt))
 
 
-def mark_event_delivered(session: Session, event_id: str, *, now: datetime | None = None) -> None:
+def mark_event_delivered(
+    session: Session, event_id: str, *, status: int | None = None, now: datetime | None = None
+) -> None:
     """Record that an event reached its destination; it is never sent again."""
-    _update(session, event_id, delivered_at=now or utcnow(), last_error=None)
+    _update(session, event_id, delivered_at=now or utcnow(), last_status=status, last_error=None)
 
 
-def mark_event_failed(session: Session, event_id: str, *, error: str, retry_at: datetime) -> None:
-    """Record a failed delivery and when to try again."""
-    _update(session, event_id, last_error=error, next_attempt_at=retry_at)
+def mark_event_failed(
+    session: Session,
+    event_id: str,
+    *,
+    error: str,
+    retry_at: datetime | None,
+    status: int | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Record a failed delivery, and when to try again (None: never, it is given up)."""
+    if retry_at is None:
+        _update(
+            session, event_id, last_error=error, last_status=status, given_up_at=now or utcnow()
+        )
+    else:
+        _update(session, event_id, last_error=error, last_status=status, next_attempt_at=retry_at)
+
+
+def events_of_image(session: Session, image_id: str) -> list[Event]:
+    """Every event of an image, oldest first."""
+    stmt = sa.select(Event).where(Event.image_id == image_id).order_by(Event.created_at, Event.id)
+    return list(session.scalars(stmt))
 
 
 def _update(session: Session, event_id: str, **values: object) -> None:

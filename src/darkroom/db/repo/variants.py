@@ -23,6 +23,8 @@ class ImageStatusChange:
     image_id: str
     before: Status
     after: Status
+    callback_url: str | None = None
+    """Where the image's completion is to be announced, if anywhere."""
 
     @property
     def changed(self) -> bool:
@@ -150,11 +152,12 @@ def refresh_image_status(
     # other's variant as unfinished (write skew). Each has already updated its own
     # variant; locking the image row makes them read the variants one after the other,
     # so the second sees the first's commit. SQLite's single writer serialises anyway.
-    before = session.execute(
-        sa.select(Image.status).where(Image.id == image_id).with_for_update()
-    ).scalar_one_or_none()
-    if before is None:
+    found = session.execute(
+        sa.select(Image.status, Image.callback_url).where(Image.id == image_id).with_for_update()
+    ).one_or_none()
+    if found is None:
         raise NotFound(f"Image {image_id} not found.")
+    before, callback_url = found
     rows = session.execute(
         sa.select(ImageVariant.profile, ImageVariant.status, ImageVariant.attempt_count).where(
             ImageVariant.image_id == image_id
@@ -170,7 +173,7 @@ def refresh_image_status(
             .where(Image.id == image_id)
             .values(status=after, error=error, updated_at=now or utcnow())
         )
-    return ImageStatusChange(image_id=image_id, before=before, after=after)
+    return ImageStatusChange(image_id, before, after, callback_url)
 
 
 def release_leases(session: Session, *, now: datetime | None = None) -> int:
