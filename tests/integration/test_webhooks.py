@@ -10,7 +10,7 @@ import pytest
 
 from darkroom import errors
 from darkroom.client import verify_webhook
-from darkroom.service import webhooks
+from darkroom.service import outbox
 from tests.corpus import read
 from tests.integration.conftest import Service, start_service
 from tests.receiver import receiving
@@ -47,7 +47,7 @@ def test_completion_is_delivered_signed_and_retried_after_a_500(hooked: Service)
     assert delivery["data"] == hooked.http.get(f"/v1/images/{upload['id']}").json() == final
     with pytest.raises(errors.Forbidden):
         verify_webhook(SECRET, second.headers["Darkroom-Signature"], second.body + b" ")
-    (event,) = webhooks.events_of_image(hooked.runtime.ctx, upload["id"])
+    (event,) = outbox.events_of_image(hooked.runtime.ctx, upload["id"])
     assert (event.attempts, event.last_status, event.delivered_at is not None) == (2, 200, True)
     assert event.next_attempt_at is None
 

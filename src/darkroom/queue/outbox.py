@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from darkroom.queue.periodic import Periodic
-from darkroom.service import webhooks
+from darkroom.service import outbox
 from darkroom.service.context import Context
 
 
@@ -12,5 +12,5 @@ class OutboxSender(Periodic):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(
-            "outbox", ctx.settings.outbox_interval_seconds, lambda: webhooks.deliver_due(ctx)
+            "outbox", ctx.settings.outbox_interval_seconds, lambda: outbox.deliver_due(ctx)
         )

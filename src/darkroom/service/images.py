@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from darkroom.db.engine import transaction
 from darkroom.db.repo import images as image_rows
-from darkroom.db.schema import Status
-from darkroom.errors import Conflict, DarkroomError, NotFound
+from darkroom.db.schema import Image, Status
+from darkroom.errors import Conflict, DarkroomError, InvalidRequest, NotFound
 from darkroom.fetch import fetch
 from darkroom.imaging import ImageInfo, TransformSpec, verify
 from darkroom.imaging.formats import TRAITS
-from darkroom.service import profiles, render, webhooks
+from darkroom.service import profiles, purge, render, webhooks
 from darkroom.service.context import Context
 from darkroom.service.dto import ImageRecord, Page, VariantRecord
 from darkroom.storage import original_key
@@ -223,9 +223,29 @@ def delete(ctx: Context, image_id: str) -> None:
         key = image_rows.get_image(session, image_id).original_key
         image_rows.lock_original(session, key)
         image = image_rows.delete_image(session, image_id)
+        purge.record(
+            session, ctx.settings, image_id, purge.public_paths(image_id, _profiles_of(image))
+        )
         if image_rows.count_images_with_original(session, key) == 0:
             ctx.originals.delete(key)
     for row in image.variants:
         if row.output_key:
             ctx.outputs.delete(row.output_key)
     render.forget_image(ctx, image_id, key)
+
+
+def purge_cdn(ctx: Context, image_id: str) -> int:
+    """Ask the CDN to drop every URL of the image; how many purge requests that takes."""
+    if not purge.enabled(ctx.settings):
+        raise InvalidRequest(
+            "No CDN is configured to purge: set DARKROOM_CDN_PURGE_BASE (HTTP PURGE) or "
+            "DARKROOM_CDN_PURGE_ENDPOINT (POST of the URLs)."
+        )
+    with transaction(ctx.sessions) as session:
+        image = image_rows.get_image(session, image_id)
+        paths = purge.public_paths(image_id, _profiles_of(image))
+        return purge.record(session, ctx.settings, image_id, paths)
+
+
+def _profiles_of(image: Image) -> list[str]:
+    return [v.profile for v in image.variants]

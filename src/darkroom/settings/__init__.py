@@ -215,11 +215,21 @@ class Settings(BaseSettings):
         description="How long a webhook receiver has to answer before the attempt counts as "
         "failed and is retried.",
     )
+    cdn_purge_base: HttpUrl | None = Field(
+        default=None,
+        description="Public base URL of the CDN in front of Darkroom (https://img.example.com): "
+        "when an image's bytes change or go, each of its URLs under it gets an HTTP PURGE, "
+        "unless cdn_purge_endpoint is set.",
+    )
+    cdn_purge_endpoint: HttpUrl | None = Field(
+        default=None,
+        description='URL that receives purges as a POST of {"urls": [...]} (URLs under '
+        "cdn_purge_base, or bare paths without it), for CDNs purged through an API.",
+    )
     outbox_interval_seconds: float = Field(
         default=1,
         gt=0,
-        description="How often each serve or worker process looks for webhooks due for "
-        "delivery.",
+        description="How often each serve or worker process looks for webhooks due for delivery.",
     )
     s3_endpoint_url: HttpUrl | None = Field(
         default=None,

@@ -1,0 +1,62 @@
+"""CDN purges through the outbox, received by a real local server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from darkroom import errors
+from darkroom.service import images
+from tests.corpus import read
+from tests.integration.conftest import start_service
+from tests.receiver import receiving
+
+
+def test_deleting_an_image_purges_each_of_its_urls(tmp_path: Path) -> None:
+    with receiving() as cdn:
+        run = start_service(tmp_path, cdn_purge_base=cdn.url, outbox_interval_seconds=0.05)
+        for service in run():
+            upload = service.upload(read("jpeg-progressive.jpg"), profiles="thumb_200,avatar")
+            image_id = upload.json()["id"]
+            service.wait(image_id)
+            assert service.http.delete(f"/v1/images/{image_id}").status_code == 204
+            purged = cdn.wait_for(4)
+    assert {(r.method, r.path) for r in purged} == {
+        ("PURGE", f"/v1/images/{image_id}/original"),
+        ("PURGE", f"/v1/images/{image_id}/variants/avatar"),
+        ("PURGE", f"/v1/images/{image_id}/variants/thumb_200"),
+        ("PURGE", f"/v1/render/{image_id}"),
+    }
+
+
+def test_an_endpoint_gets_the_urls_in_one_post_and_a_500_is_retried(tmp_path: Path) -> None:
+    with receiving(answers=[500]) as api:
+        run = start_service(
+            tmp_path,
+            cdn_purge_base="https://img.example.com",
+            cdn_purge_endpoint=api.url + "/purge",
+            outbox_interval_seconds=0.05,
+        )
+        for service in run():
+            image_id = service.upload(read("jpeg-progressive.jpg"), profiles="avatar").json()["id"]
+            service.wait(image_id)
+            assert images.purge_cdn(service.runtime.ctx, image_id) == 1
+            first, second = api.wait_for(2)
+    assert first.body == second.body
+    assert (second.method, second.path) == ("POST", "/purge")
+    assert json.loads(second.body) == {
+        "urls": [
+            f"https://img.example.com/v1/images/{image_id}/original",
+            f"https://img.example.com/v1/images/{image_id}/variants/avatar",
+            f"https://img.example.com/v1/render/{image_id}",
+        ]
+    }
+
+
+def test_purging_without_a_cdn_says_what_to_configure(tmp_path: Path) -> None:
+    for service in start_service(tmp_path)():
+        image_id = service.upload(read("jpeg-progressive.jpg"), profiles="avatar").json()["id"]
+        with pytest.raises(errors.InvalidRequest, match="DARKROOM_CDN_PURGE_BASE"):
+            images.purge_cdn(service.runtime.ctx, image_id)
