@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dramatiq
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.common import dq_name
 
 from darkroom.errors import BrokerUnavailable
 from darkroom.queue.broker import DISPATCH, QUEUES, TRANSFORM
@@ -47,6 +51,24 @@ class DramatiqQueue:
                 _ = self.broker.connection
         except Exception as exc:
             raise BrokerUnavailable(f"The message broker is unreachable: {exc}") from exc
+
+    def depth(self) -> dict[str, int]:
+        """Messages waiting per queue, delayed retries included, as the broker counts them."""
+        try:
+            return {name: self._depth(queue) for name, queue in self.queue_names.items()}
+        except Exception as exc:
+            raise BrokerUnavailable(f"The message broker is unreachable: {exc}") from exc
+
+    def _depth(self, queue: str) -> int:
+        delayed = dq_name(queue)
+        broker: Any = self.broker
+        if isinstance(broker, StubBroker):
+            return sum(broker.queues[q].qsize() for q in (queue, delayed) if q in broker.queues)
+        if hasattr(broker, "get_queue_message_counts"):  # RabbitMQ
+            waiting, later, _dead = broker.get_queue_message_counts(queue)
+            return int(waiting + later)
+        # Redis keeps each queue as a list of message ids under the broker's namespace.
+        return sum(int(broker.client.llen(f"{broker.namespace}:{q}")) for q in (queue, delayed))
 
     def _send(self, actor: dramatiq.Actor[..., None], argument: str, delay: float) -> None:
         try:

@@ -10,11 +10,13 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from darkroom.db.engine import create_engine, session_factory
+from darkroom.db.engine import create_engine, session_factory, transaction
+from darkroom.db.repo import variants as variant_rows
+from darkroom.db.schema import Status
 from darkroom.fetch import FetchPolicy
 from darkroom.imaging import Limits
 from darkroom.retry import DEFAULT_POLICY, RetryPolicy
-from darkroom.service.metrics import WorkMetrics, build_registry
+from darkroom.service.metrics import QueueDepthCollector, WorkMetrics, build_registry
 from darkroom.service.source_cache import SourceCache
 from darkroom.settings import Settings
 from darkroom.storage import ObjectStore, open_store
@@ -33,6 +35,10 @@ class TaskQueue(Protocol):
 
     def ping(self) -> None:
         """Raise BrokerUnavailable unless the broker answers."""
+        ...
+
+    def depth(self) -> dict[str, int]:
+        """Messages waiting in each queue, delayed ones included."""
         ...
 
 
@@ -73,7 +79,7 @@ def build_context(settings: Settings, *, retry: RetryPolicy = DEFAULT_POLICY) ->
     limits = settings.limits()
     sessions = session_factory(engine)
     registry, metrics = build_registry(sessions)
-    return Context(
+    ctx = Context(
         retry=retry,
         registry=registry,
         metrics=metrics,
@@ -101,3 +107,17 @@ def build_context(settings: Settings, *, retry: RetryPolicy = DEFAULT_POLICY) ->
             max_bytes=limits.max_bytes,
         ),
     )
+    registry.register(QueueDepthCollector(lambda: queue_depth(ctx)))
+    return ctx
+
+
+def queue_depth(ctx: Context) -> dict[str, int]:
+    """Messages waiting per queue: from the broker, or the database for the in-process one."""
+    if ctx.queue is None:
+        return {}
+    if ctx.settings.broker_url.startswith("memory:"):
+        # The in-process broker loses its messages with the process; the database does not.
+        with transaction(ctx.sessions) as session:
+            pending = variant_rows.count_by_status(session)[Status.PENDING]
+        return {"transform": pending}
+    return ctx.queue.depth()

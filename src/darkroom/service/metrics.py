@@ -1,17 +1,19 @@
-"""Prometheus metrics: the backlog read from the database, and per-process work counters."""
+"""Prometheus metrics: backlog, dead letters and queue depth read at scrape time, and
+per-process counters of transforms, renders, HTTP requests and outbox deliveries."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session, sessionmaker
 
 from darkroom.db.engine import transaction
+from darkroom.db.repo import dead_letters as dead_letter_rows
 from darkroom.db.repo import variants as variant_rows
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -35,8 +37,33 @@ class BacklogCollector(Collector):
         )
         with transaction(self._sessions) as session:
             counts = variant_rows.count_by_status(session)
+            dead = dead_letter_rows.count_unreplayed(session)
         for status, count in counts.items():
             family.add_metric([status.value], count)
+        yield family
+        yield GaugeMetricFamily(
+            "darkroom_dead_letters", "Dead letters waiting for a replay.", value=dead
+        )
+
+
+class QueueDepthCollector(Collector):
+    """Messages waiting per queue (delayed retries included): the autoscaling signal.
+
+    In cluster mode the broker is asked; the in-process broker of `darkroom serve` forgets
+    its messages on a crash, so there the database's pending variants stand for the
+    transform queue.
+    """
+
+    def __init__(self, depth: Callable[[], dict[str, int]]) -> None:
+        self._depth = depth
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Yield the depth of each queue."""
+        family = GaugeMetricFamily(
+            "darkroom_queue_depth", "Messages waiting per queue.", labels=["queue"]
+        )
+        for queue, depth in sorted(self._depth().items()):
+            family.add_metric([queue], depth)
         yield family
 
 
@@ -54,14 +81,50 @@ class WorkMetrics:
             registry=registry,
         )
         self.uploads = Counter("darkroom_uploads", "Images accepted by the API.", registry=registry)
+        self.transforms_in_flight = Gauge(
+            "darkroom_transforms_in_flight", "Transforms running now.", registry=registry
+        )
+        self.deliveries = Counter(
+            "darkroom_deliveries",
+            "Outbox delivery attempts (webhooks, CDN purges) by kind and outcome.",
+            ["kind", "outcome"],
+            registry=registry,
+        )
+        self.renders = Counter(
+            "darkroom_renders",
+            "On-demand render requests by outcome: hit, miss, not_modified, overloaded, error.",
+            ["outcome"],
+            registry=registry,
+        )
+        self.render_seconds = Histogram(
+            "darkroom_render_seconds",
+            "Wall time of one on-demand render request.",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=registry,
+        )
+        self.http_requests = Counter(
+            "darkroom_http_requests",
+            "HTTP requests by route template, method and status.",
+            ["route", "method", "status"],
+            registry=registry,
+        )
+        self.http_seconds = Histogram(
+            "darkroom_http_request_seconds",
+            "Wall time of one HTTP request, by route template.",
+            ["route"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=registry,
+        )
 
     @contextmanager
     def timing(self) -> Iterator[None]:
-        """Observe the duration of the block as one transform."""
+        """Observe the duration of the block as one transform, counted in flight meanwhile."""
         start = time.perf_counter()
+        self.transforms_in_flight.inc()
         try:
             yield
         finally:
+            self.transforms_in_flight.dec()
             self.transform_seconds.observe(time.perf_counter() - start)
 
 

@@ -81,12 +81,12 @@ def deliver(ctx: Context, event: Due) -> bool:
         status = answer.status
         if answer.ok:
             _record(ctx, event, status=status)
-            _log(event, "delivered", status, started)
+            _observe(ctx, event, "delivered", status, started)
             return True
         error = f"the receiver answered {status}: {answer.excerpt.strip()[:200]}"
     give_up = give_up or utcnow() - event.created_at >= WINDOW
     _record(ctx, event, status=status, error=error, give_up=give_up)
-    _log(event, "given up" if give_up else "failed", status, started, error)
+    _observe(ctx, event, "given_up" if give_up else "failed", status, started, error)
     return False
 
 
@@ -110,9 +110,15 @@ def _record(
         )
 
 
-def _log(
-    event: Due, outcome: str, status: int | None, started: float, error: str | None = None
+def _observe(
+    ctx: Context,
+    event: Due,
+    outcome: str,
+    status: int | None,
+    started: float,
+    error: str | None = None,
 ) -> None:
+    ctx.metrics.deliveries.labels(kind=event.kind, outcome=outcome).inc()
     log.info(
         "%s %s",
         event.kind,

@@ -87,3 +87,11 @@ def purge_dead_letters(session: Session, *, before: datetime | None = None) -> i
     if before is not None:
         stmt = stmt.where(DeadLetter.created_at < before)
     return rowcount(session.execute(stmt))
+
+
+def count_unreplayed(session: Session) -> int:
+    """How many dead letters wait for a fix and a replay."""
+    stmt = (
+        sa.select(sa.func.count()).select_from(DeadLetter).where(DeadLetter.replayed_at.is_(None))
+    )
+    return int(session.execute(stmt).scalar_one())

@@ -1,0 +1,33 @@
+"""Queue depth, the autoscaling signal, as each real broker counts it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from darkroom.runtime.wiring import wire
+from darkroom.service.context import queue_depth
+from darkroom.settings import load_settings
+from tests.cluster.conftest import Broker
+
+pytestmark = pytest.mark.slow  # real brokers
+
+
+def test_depth_counts_waiting_and_delayed_messages(tmp_path: Path, broker: Broker) -> None:
+    settings = load_settings(
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+        storage_url=f"file://{tmp_path / 'objects'}",
+        broker_url=broker.url,
+        queue_prefix=broker.prefix,
+    )
+    wired = wire(settings)
+    try:
+        assert queue_depth(wired.ctx) == {"dispatch": 0, "transform": 0}
+        for n in range(3):
+            wired.queue.transform(f"variant-{n}")
+        wired.queue.transform("retry-later", delay=600)
+        wired.queue.dispatch("image-1")
+        assert queue_depth(wired.ctx) == {"dispatch": 1, "transform": 4}
+    finally:
+        wired.close()
