@@ -211,6 +211,23 @@ class Event(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ApiKey(Base):
+    """A bearer key: only its SHA-256 is stored; it acts for one owner with one role."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (sa.CheckConstraint("role IN ('read', 'upload', 'admin')", name="role"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    """The key's first characters, shown in listings so that people can tell keys apart."""
+    owner_id: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[str] = mapped_column(sa.String(16))
+    name: Mapped[str | None] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
 class RenderCacheEntry(Base):
     """One cached on-demand render: where it is stored, how big, when last served."""
 
