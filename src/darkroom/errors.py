@@ -27,7 +27,12 @@ class DarkroomError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         """The public JSON body: `{"error": {"code", "message", "details"}}`."""
-        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+        return error_body(self.code, self.message, self.details)
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    """The one shape of every error answer; also used for the HTTP framework's own refusals."""
+    return {"error": {"code": code, "message": message, "details": details}}
 
 
 class PermanentError(DarkroomError):

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from starlette.types import Receive, Scope, Send
 
 import darkroom
-from darkroom.api import render_fast_path
+from darkroom.api import openapi, render_fast_path
+from darkroom.api.docs import install_docs
 from darkroom.api.errors import install_error_handlers
+from darkroom.api.methods import MethodsMiddleware
 from darkroom.api.render_gate import RenderGate
 from darkroom.api.routes import dead_letters, health, images, jobs, profiles, render
 from darkroom.service.context import Context
@@ -28,6 +32,12 @@ class DarkroomAPI(FastAPI):
         scope["app"] = self  # what Starlette sets for `request.app`
         await render_fast_path.serve(handler, scope, receive, send)
 
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's document, completed once with what it cannot infer (see `api.openapi`)."""
+        if self.openapi_schema is None:
+            self.openapi_schema = openapi.finish(super().openapi())
+        return self.openapi_schema
+
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -35,6 +45,11 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 @asynccontextmanager
 async def _no_lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
+
+
+def _operation_id(route: APIRoute) -> str:
+    # The handler's name (`get_image`), which OpenAPI links and generated clients use.
+    return route.name
 
 
 def create_app(ctx: Context, *, lifespan: Lifespan = _no_lifespan) -> FastAPI:
@@ -49,15 +64,30 @@ def create_app(ctx: Context, *, lifespan: Lifespan = _no_lifespan) -> FastAPI:
         finally:
             gate.close()
 
+    app = _build(lifespan_and_gate)
+    app.state.ctx = ctx
+    app.state.render_gate = gate
+    return app
+
+
+def openapi_document() -> dict[str, Any]:
+    """The API's OpenAPI document, without a service behind it (for clients and tests)."""
+    return _build(_no_lifespan).openapi()
+
+
+def _build(lifespan: Lifespan) -> DarkroomAPI:
     app = DarkroomAPI(
         title="Darkroom",
         version=darkroom.__version__,
         description="Self-hosted image processing: uploads, profiles, variants.",
-        lifespan=lifespan_and_gate,
+        lifespan=lifespan,
+        docs_url=None,  # served from local files by install_docs
+        redoc_url=None,
+        generate_unique_id_function=_operation_id,
     )
-    app.state.ctx = ctx
-    app.state.render_gate = gate
     install_error_handlers(app)
+    app.add_middleware(MethodsMiddleware)  # outermost: HEAD bodies are dropped after errors
+    install_docs(app)
     for module in (health, images, profiles, jobs, dead_letters, render):
         app.include_router(module.router)
     return app

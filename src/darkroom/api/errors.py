@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from darkroom.errors import DarkroomError, Overloaded, field_problems
+from darkroom.api.methods import allow_header
+from darkroom.errors import DarkroomError, Overloaded, error_body, field_problems
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +28,9 @@ _HTTP_CODES = {
 }
 
 
-def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
-    """The JSON body every error answers with."""
-    return {"error": {"code": code, "message": message, "details": details}}
+def error_response(exc: DarkroomError, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """The JSON answer of an error, with the status its class declares."""
+    return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
 
 
 async def darkroom_error_response(request: Request, exc: Exception) -> JSONResponse:
@@ -38,7 +39,7 @@ async def darkroom_error_response(request: Request, exc: Exception) -> JSONRespo
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Overloaded) else None
     if exc.status_code >= 500:
         log.warning("%s %s failed: %s", request.method, request.url.path, exc.message)
-    return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
+    return error_response(exc, headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -54,10 +55,14 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = _HTTP_CODES.get(exc.status_code, "http_error")
-    return JSONResponse(
-        error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
-    )
+    headers = dict(exc.headers or {})
+    message = str(exc.detail)
+    if exc.status_code == 405:
+        # Starlette lists the methods of one route; the path may have several.
+        headers["Allow"] = allow = allow_header(request)
+        message = f"{message}: this path answers {allow}."
+    body = error_body(_HTTP_CODES.get(exc.status_code, "http_error"), message)
+    return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
 
 class CatchUnexpected:
@@ -94,8 +99,7 @@ class CatchUnexpected:
 
 def internal_error_response() -> JSONResponse:
     """The 500 answer to an unexpected exception (logged by the caller)."""
-    body = error_body("internal_error", "An internal error occurred; it has been logged.")
-    return JSONResponse(body, status_code=500)
+    return error_response(DarkroomError("An internal error occurred; it has been logged."))
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -83,4 +83,6 @@ def test_validation_error_names_the_field(client: httpx.Client) -> None:
 
 def test_unknown_route_and_method(client: httpx.Client) -> None:
     assert_shape(client.get("/nowhere"), 404, "not_found")
-    assert_shape(client.delete("/corrupt"), 405, "method_not_allowed")
+    refused = client.delete("/corrupt")
+    assert_shape(refused, 405, "method_not_allowed")
+    assert refused.headers["allow"] == "GET, HEAD, OPTIONS"

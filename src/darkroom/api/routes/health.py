@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from darkroom.api.deps import Ctx, blocking
+from darkroom.api.openapi import errors
+from darkroom.api.schemas import HealthOut, ReadyOut
 from darkroom.service import health as health_service
 from darkroom.service.metrics import CONTENT_TYPE
 
@@ -15,27 +15,34 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
-async def health() -> dict[str, str]:
+async def health() -> HealthOut:
     """The process is up and answering."""
-    return {"status": "ok"}
+    return HealthOut()
 
 
-@router.get("/ready")
-async def ready(ctx: Ctx) -> JSONResponse:
+@router.get(
+    "/ready",
+    response_model_exclude_none=True,  # a check's `error` only when it failed
+    responses={503: {"model": ReadyOut, "description": "A dependency does not answer."}},
+)
+async def ready(ctx: Ctx, response: Response) -> ReadyOut:
     """Whether the database, storage and broker answer: 200 if all do, else 503."""
-    checks = await blocking(health_service.readiness, ctx)
-    healthy = all(c.ok for c in checks.values())
-    body: dict[str, Any] = {
-        "status": "ready" if healthy else "unavailable",
-        "checks": {
-            name: {"ok": c.ok} | ({"error": c.error} if c.error else {})
-            for name, c in checks.items()
+    answer = ReadyOut.of(await blocking(health_service.readiness, ctx))
+    response.status_code = 200 if answer.healthy else 503
+    return answer
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The Prometheus text exposition format.",
+            "content": {CONTENT_TYPE: {"schema": {"type": "string"}}},
         },
-    }
-    return JSONResponse(body, status_code=200 if healthy else 503)
-
-
-@router.get("/metrics")
+        **errors(503),
+    },
+)
 async def metrics(ctx: Ctx) -> Response:
     """Prometheus metrics: variants by status (the backlog) and this process's counters."""
     return Response(await blocking(health_service.metrics_text, ctx), media_type=CONTENT_TYPE)

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi.responses import RedirectResponse
 from starlette.datastructures import UploadFile
 
 from darkroom.api.body import decode_base64, json_limit, read_json, read_upload
 from darkroom.api.deps import Ctx, blocking
-from darkroom.api.views import image_view, media_type
+from darkroom.api.downloads import file_response, media_type
+from darkroom.api.openapi import (
+    CACHE_CONTROL,
+    ETAG,
+    IMAGE_TYPES,
+    ORIGINAL_TYPES,
+    binary,
+    errors,
+    header,
+    links,
+    not_modified,
+    request_body,
+)
+from darkroom.api.request_bodies import AddVariants, UploadForm, UploadJson
+from darkroom.api.schemas import ImageOut, ImagePage
 from darkroom.errors import InvalidRequest
 from darkroom.service import images
 from darkroom.service.dto import Status
@@ -19,14 +33,50 @@ from darkroom.service.images import Accepted, Upload
 router = APIRouter(prefix="/v1/images", tags=["images"])
 
 MAX_PAGE = 200
+MAX_VARIANTS_BODY = 64 * 1024
+
+ImageId = Annotated[str, Path(description="The id the upload answered with.")]
+_DOWNLOAD_HEADERS = {"ETag": ETAG, "Cache-Control": CACHE_CONTROL}
+_IMAGE_LINKS = links(
+    "image_id",
+    "$response.body#/id",
+    "get_image",
+    "get_original",
+    "add_variants",
+    "render_stored",
+    "delete_image",
+)
+_UPLOAD_HEADERS = {
+    "Location": header("The image's URL."),
+    "Idempotent-Replay": header("`true` when an earlier upload with the same key answered."),
+}
 
 
-@router.post("", status_code=202)
+@router.post(
+    "",
+    status_code=202,
+    response_description="Accepted: the image is stored and its variants are queued.",
+    responses={
+        202: {"headers": _UPLOAD_HEADERS, "links": _IMAGE_LINKS},
+        **errors(400, 403, 409, 413, 415, 422, 502, 503, 504),
+    },
+    openapi_extra=request_body(
+        ("multipart/form-data", UploadForm), ("application/json", UploadJson)
+    ),
+)
 async def upload_image(
     request: Request,
+    response: Response,
     ctx: Ctx,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> JSONResponse:
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=200,
+            description="Repeat-safe uploads: a retry answers the same.",
+        ),
+    ] = None,
+) -> ImageOut:
     """Accept an image as multipart `file`, JSON base64 `data`, or JSON `url`."""
     limit = ctx.limits.max_bytes
     content_type = request.headers.get("content-type", "")
@@ -57,15 +107,15 @@ async def upload_image(
             "Send the image as multipart/form-data (field 'file') or application/json "
             "with 'data' (base64) or 'url'."
         )
-    return _accepted(accepted)
+    return _accepted(accepted, response)
 
 
-def _accepted(accepted: Accepted) -> JSONResponse:
+def _accepted(accepted: Accepted, response: Response) -> ImageOut:
     image = accepted.image
-    headers = {"Location": f"/v1/images/{image.id}"}
+    response.headers["Location"] = f"/v1/images/{image.id}"
     if not accepted.created:
-        headers["Idempotent-Replay"] = "true"
-    return JSONResponse(image_view(image), status_code=202, headers=headers)
+        response.headers["Idempotent-Replay"] = "true"
+    return ImageOut.of(image)
 
 
 def _options(fields: dict[str, Any], idempotency_key: str | None) -> Upload:
@@ -82,9 +132,11 @@ def _profiles(value: Any) -> list[str] | None:
         return None
     if isinstance(value, str):
         return [p.strip() for p in value.split(",") if p.strip()]
-    if isinstance(value, list) and all(isinstance(p, str) for p in value):
+    if isinstance(value, list) and all(isinstance(p, str) and p for p in value):
         return value
-    raise InvalidRequest("'profiles' must be a list of names or a comma-separated string.")
+    raise InvalidRequest(
+        "'profiles' must be a list of non-empty names or a comma-separated string."
+    )
 
 
 _TEXT_LIMITS = {"owner_id": 255, "callback_url": 2048}
@@ -100,50 +152,87 @@ def _text(fields: dict[str, Any], name: str) -> str | None:
     return value
 
 
-@router.get("")
+@router.get("", responses=errors(400, 422, 503))
 async def list_images(
     ctx: Ctx,
-    owner_id: str | None = None,
-    status: Status | None = None,
+    owner_id: Annotated[str | None, Query(description="Only this owner's images.")] = None,
+    status: Annotated[Status | None, Query(description="Only images in this state.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    cursor: str | None = None,
-) -> dict[str, Any]:
+    cursor: Annotated[
+        str | None, Query(description="The `next_cursor` of the previous page.")
+    ] = None,
+) -> ImagePage:
     """Images newest first, filtered by owner and status, with an opaque cursor."""
     page = await blocking(
-        images.list_page, ctx, owner_id=owner_id, status=status, limit=limit, cursor=cursor
+        images.list_page,
+        ctx,
+        owner_id=owner_id,
+        status=status,
+        limit=limit,
+        cursor=cursor or None,  # `cursor=` is the first page, as for templated URLs
     )
-    return {"items": [image_view(i) for i in page.items], "next_cursor": page.next_cursor}
+    return ImagePage(items=[ImageOut.of(i) for i in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/{image_id}")
-async def get_image(ctx: Ctx, image_id: str) -> dict[str, Any]:
+@router.get("/{image_id}", responses=errors(404, 503))
+async def get_image(ctx: Ctx, image_id: ImageId) -> ImageOut:
     """Status, metadata and variants of one image."""
-    return image_view(await blocking(images.get, ctx, image_id))
+    return ImageOut.of(await blocking(images.get, ctx, image_id))
 
 
-@router.post("/{image_id}/variants", status_code=202)
-async def add_variants(request: Request, ctx: Ctx, image_id: str) -> JSONResponse:
+@router.post(
+    "/{image_id}/variants",
+    status_code=202,
+    response_description="Accepted: the new variants are queued.",
+    responses={202: {"links": _IMAGE_LINKS}, **errors(400, 404, 409, 413, 422, 503)},
+    openapi_extra=request_body(("application/json", AddVariants)),
+)
+async def add_variants(request: Request, ctx: Ctx, image_id: ImageId) -> ImageOut:
     """Request more profiles for an existing image: `{"profiles": [...]}`."""
-    body = await read_json(request, 64 * 1024)
+    body = await read_json(request, MAX_VARIANTS_BODY)
     names = _profiles(body.get("profiles"))
     if not names:
         raise InvalidRequest('Send the profiles to add: {"profiles": ["name", ...]}.')
-    image = await blocking(images.add_profiles, ctx, image_id, names)
-    return JSONResponse(image_view(image), status_code=202)
+    return ImageOut.of(await blocking(images.add_profiles, ctx, image_id, names))
 
 
-@router.get("/{image_id}/original")
+@router.get(
+    "/{image_id}/original",
+    response_class=Response,
+    responses={
+        200: binary("The original's bytes.", ORIGINAL_TYPES, _DOWNLOAD_HEADERS),
+        304: not_modified(_DOWNLOAD_HEADERS),
+        **errors(404, 503),
+    },
+)
 async def get_original(
-    ctx: Ctx, image_id: str, if_none_match: Annotated[str | None, Header()] = None
+    ctx: Ctx,
+    image_id: ImageId,
+    if_none_match: Annotated[str | None, Header(description="ETags already held.")] = None,
 ) -> Response:
     """The original bytes as uploaded."""
     image, data = await blocking(images.original, ctx, image_id)
-    return _binary(data, image.mime_type, f'"{image.sha256}"', if_none_match)
+    return file_response(data, image.mime_type, f'"{image.sha256}"', if_none_match)
 
 
-@router.get("/{image_id}/variants/{profile}")
+@router.get(
+    "/{image_id}/variants/{profile}",
+    response_class=Response,
+    responses={
+        200: binary("The variant's bytes.", IMAGE_TYPES, _DOWNLOAD_HEADERS),
+        302: {
+            "description": "Download from the store (DARKROOM_REDIRECT_DOWNLOADS).",
+            "headers": {"Location": header("A short-lived URL of the variant.")},
+        },
+        304: not_modified(_DOWNLOAD_HEADERS),
+        **errors(404, 503),
+    },
+)
 async def get_variant(
-    ctx: Ctx, image_id: str, profile: str, if_none_match: Annotated[str | None, Header()] = None
+    ctx: Ctx,
+    image_id: ImageId,
+    profile: str,
+    if_none_match: Annotated[str | None, Header(description="ETags already held.")] = None,
 ) -> Response:
     """A finished variant's bytes (or a 302 to the store); 404 with its status until done."""
     location = await blocking(images.variant_location, ctx, image_id, profile)
@@ -151,18 +240,11 @@ async def get_variant(
         return RedirectResponse(location, status_code=302)
     image, variant, data = await blocking(images.variant, ctx, image_id, profile)
     etag = f'"{image.sha256[:16]}-{variant.spec_hash}"'
-    return _binary(data, media_type(variant.format), etag, if_none_match)
+    return file_response(data, media_type(variant.format), etag, if_none_match)
 
 
-@router.delete("/{image_id}", status_code=204)
-async def delete_image(ctx: Ctx, image_id: str) -> Response:
+@router.delete("/{image_id}", status_code=204, response_class=Response, responses=errors(404, 503))
+async def delete_image(ctx: Ctx, image_id: ImageId) -> Response:
     """Delete the image, its variants and (when unshared) its original."""
     await blocking(images.delete, ctx, image_id)
     return Response(status_code=204)
-
-
-def _binary(data: bytes, media_type: str, etag: str, if_none_match: str | None) -> Response:
-    headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}
-    if if_none_match is not None and etag in [t.strip() for t in if_none_match.split(",")]:
-        return Response(status_code=304, headers=headers)
-    return Response(data, media_type=media_type, headers=headers)

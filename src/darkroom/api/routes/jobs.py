@@ -5,19 +5,31 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
 from darkroom.api.body import decode_base64, json_limit, read_json
 from darkroom.api.deps import Ctx, blocking
-from darkroom.api.views import isotime, media_type
+from darkroom.api.downloads import media_type
+from darkroom.api.openapi import IMAGE_TYPES, binary, errors, header, links, request_body
+from darkroom.api.request_bodies import JobRequest
+from darkroom.api.schemas import JobOut, JobSubmitted
 from darkroom.errors import InvalidRequest
 from darkroom.service import jobs
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 
-@router.post("", status_code=202)
-async def submit_job(request: Request, ctx: Ctx) -> JSONResponse:
+@router.post(
+    "",
+    status_code=202,
+    response_description="Accepted: the job is queued.",
+    responses={
+        # Not to the download: it is there only once the job is completed.
+        202: {"links": links("job_id", "$response.body#/job_id", "get_job")},
+        **errors(400, 413, 415, 422, 503),
+    },
+    openapi_extra=request_body(("application/json", JobRequest)),
+)
+async def submit_job(request: Request, ctx: Ctx) -> JobSubmitted:
     """Start a job: base64 `image_data`, `operation` resize|thumbnail, sizes, `output_format`."""
     limit = ctx.limits.max_bytes
     body = await read_json(request, json_limit(limit))
@@ -31,32 +43,26 @@ async def submit_job(request: Request, ctx: Ctx) -> JSONResponse:
         height=_size(body, "height"),
         output_format=_string(body, "output_format"),
     )
-    return JSONResponse(
-        {"job_id": job.image.id, "status": job.status, "message": "Image processing job submitted"},
-        status_code=202,
-    )
+    return JobSubmitted.of(job)
 
 
-@router.get("/{job_id}")
-async def get_job(ctx: Ctx, job_id: str) -> dict[str, Any]:
+@router.get("/{job_id}", responses=errors(404, 503))
+async def get_job(ctx: Ctx, job_id: str) -> JobOut:
     """The job's status and paths."""
-    job = await blocking(jobs.get, ctx, job_id)
-    spec = job.variant.spec
-    return {
-        "id": job.image.id,
-        "status": job.status,
-        "operation": job.operation,
-        "width": spec.get("width"),
-        "height": spec.get("height"),
-        "input_path": job.image.original_key,
-        "output_path": job.variant.output_key or "",
-        "error": job.variant.error_msg,
-        "created_at": isotime(job.image.created_at),
-        "updated_at": isotime(job.variant.updated_at),
-    }
+    return JobOut.of(await blocking(jobs.get, ctx, job_id))
 
 
-@router.get("/{job_id}/download")
+_ATTACHMENT = {"Content-Disposition": header('attachment; filename="{job_id}.{ext}"')}
+
+
+@router.get(
+    "/{job_id}/download",
+    response_class=Response,
+    responses={
+        200: binary("The processed image.", IMAGE_TYPES, _ATTACHMENT),
+        **errors(404, 503),
+    },
+)
 async def download_job(ctx: Ctx, job_id: str) -> Response:
     """The processed image, once the job is completed."""
     job, data = await blocking(jobs.output, ctx, job_id)
@@ -79,4 +85,6 @@ def _size(body: dict[str, Any], name: str) -> int | None:
     value = body.get(name)
     if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # 300.0 is a whole number in JSON
     raise InvalidRequest(f"'{name}' must be a whole number of pixels.")

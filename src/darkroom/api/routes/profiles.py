@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from darkroom.api.body import read_json
 from darkroom.api.deps import Ctx, blocking
-from darkroom.api.views import profile_view
+from darkroom.api.openapi import errors, links, request_body
+from darkroom.api.schemas import BackfillOut, ProfileOut, ProfilePage
+from darkroom.imaging import TransformSpec
 from darkroom.service import profiles
 
 router = APIRouter(prefix="/v1/profiles", tags=["profiles"])
@@ -16,34 +18,51 @@ router = APIRouter(prefix="/v1/profiles", tags=["profiles"])
 MAX_PROFILE_BYTES = 8 * 1024 * 1024
 """A profile may embed a watermark image."""
 
+# Documented, not enforced by FastAPI: the use-case checks names and says what they look like.
+ProfileName = Annotated[
+    str,
+    Path(
+        description="1-64 lowercase letters, digits, '_' or '-', starting with a letter.",
+        json_schema_extra={"pattern": "^[a-z][a-z0-9_-]{0,63}$"},
+    ),
+]
 
-@router.get("")
-async def list_profiles(ctx: Ctx) -> dict[str, Any]:
-    """Every profile."""
-    return {"items": [profile_view(p) for p in await blocking(profiles.list_profiles, ctx)]}
+
+@router.get("", responses=errors(503))
+async def list_profiles(ctx: Ctx) -> ProfilePage:
+    """Every profile, by name."""
+    found = await blocking(profiles.list_profiles, ctx)
+    return ProfilePage(items=[ProfileOut.of(p) for p in found], next_cursor=None)
 
 
-@router.get("/{name}")
-async def get_profile(ctx: Ctx, name: str) -> dict[str, Any]:
+@router.get("/{name}", responses=errors(404, 503))
+async def get_profile(ctx: Ctx, name: ProfileName) -> ProfileOut:
     """One profile."""
-    return profile_view(await blocking(profiles.get_profile, ctx, name))
+    return ProfileOut.of(await blocking(profiles.get_profile, ctx, name))
 
 
-@router.put("/{name}")
-async def put_profile(request: Request, ctx: Ctx, name: str) -> dict[str, Any]:
+_PROFILE_LINKS = links("name", "$request.path.name", "get_profile", "backfill", "delete_profile")
+
+
+@router.put(
+    "/{name}",
+    responses={200: {"links": _PROFILE_LINKS}, **errors(400, 409, 413, 422, 503)},
+    openapi_extra=request_body(("application/json", TransformSpec)),
+)
+async def put_profile(request: Request, ctx: Ctx, name: ProfileName) -> ProfileOut:
     """Create or replace a profile; the body is its spec (see the README's spec table)."""
     spec = await read_json(request, MAX_PROFILE_BYTES)
-    return profile_view(await blocking(profiles.put_profile, ctx, name, spec))
+    return ProfileOut.of(await blocking(profiles.put_profile, ctx, name, spec))
 
 
-@router.delete("/{name}", status_code=204)
-async def delete_profile(ctx: Ctx, name: str) -> Response:
+@router.delete("/{name}", status_code=204, response_class=Response, responses=errors(404, 503))
+async def delete_profile(ctx: Ctx, name: ProfileName) -> Response:
     """Delete a profile; existing variants keep their spec."""
     await blocking(profiles.delete_profile, ctx, name)
     return Response(status_code=204)
 
 
-@router.post("/{name}/backfill", status_code=202)
-async def backfill(ctx: Ctx, name: str) -> dict[str, Any]:
-    """Produce this profile for every existing image that does not have it yet."""
-    return {"profile": name, "images_queued": await blocking(profiles.backfill, ctx, name)}
+@router.post("/{name}/backfill", status_code=202, responses=errors(422, 503))
+async def backfill(ctx: Ctx, name: ProfileName) -> BackfillOut:
+    """Produce this profile for every existing image that does not have it yet (422 if unknown)."""
+    return BackfillOut(profile=name, images_queued=await blocking(profiles.backfill, ctx, name))

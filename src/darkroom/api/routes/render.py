@@ -7,7 +7,15 @@ from collections.abc import Callable
 from fastapi import APIRouter, Request, Response
 
 from darkroom.api.deps import blocking
+from darkroom.api.openapi import IMAGE_TYPES, Responses, binary, errors, header, not_modified
 from darkroom.api.render_gate import RenderGate
+from darkroom.api.render_query import (
+    MAX_REMOTE_URL,
+    OPTIONS,
+    REMOTE_URL,
+    SIGNATURE,
+    parameters,
+)
 from darkroom.errors import Forbidden, InvalidRequest
 from darkroom.imaging import TransformSpec, parse_query
 from darkroom.service import profiles, render
@@ -22,22 +30,58 @@ CACHE_CONTROL = "public, max-age=31536000, immutable"
 
 # The handlers read the request directly instead of through FastAPI's parameter injection:
 # on this hot path the event loop's CPU is taken from the renders. `RenderFastPath` calls
-# them without FastAPI's routing; the routes here document them and catch odd shapes.
+# them without FastAPI's routing; the routes here document them (their query options are
+# declared through `openapi_extra`, see `api.render_query`), answer HEAD, and catch odd
+# shapes.
+
+_HEADERS = {
+    "ETag": header("Entity tag of the rendition; send it back in If-None-Match."),
+    "Cache-Control": header(CACHE_CONTROL),
+    "Vary": header("`Accept` when fmt=auto or original chose the format."),
+}
+_RENDERED = {**_HEADERS, "X-Darkroom-Cache": header("`hit` or `miss`: served from the cache?")}
+_IF_NONE_MATCH = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "ETags already held: 304 without rendering when one matches.",
+}
 
 
-@router.get("")
+def _responses(*statuses: int) -> Responses:
+    return {
+        200: binary("The rendered image.", IMAGE_TYPES, _RENDERED),
+        304: not_modified(_HEADERS),
+        **errors(*statuses),
+    }
+
+
+@router.get(
+    "",
+    response_class=Response,
+    responses=_responses(400, 403, 404, 413, 415, 422, 502, 503, 504),
+    openapi_extra=parameters(REMOTE_URL, *OPTIONS, SIGNATURE, _IF_NONE_MATCH),
+)
 async def render_remote(request: Request) -> Response:
     """Render a remote source from an allow-listed origin: `?url=...&w=...&sig=...`."""
     ctx = _checked(request)
     url = request.query_params.get("url")
     if not url:
         raise InvalidRequest("Name the remote image with the url parameter.")
+    if len(url) > MAX_REMOTE_URL:
+        raise InvalidRequest(f"The url parameter is longer than {MAX_REMOTE_URL} characters.")
     spec = _spec(request, ignore=("sig", "url"))
     accept = _accept(request)
     return await _respond(request, ctx, lambda: render.plan_remote(ctx, url, spec, accept))
 
 
-@router.get("/{image_id}")
+@router.get(
+    "/{image_id}",
+    response_class=Response,
+    responses=_responses(403, 404, 413, 415, 422, 503),
+    openapi_extra=parameters(*OPTIONS, SIGNATURE, _IF_NONE_MATCH),
+)
 async def render_stored(request: Request, image_id: str) -> Response:
     """Render a stored image with the transformation in the query string."""
     ctx = _checked(request)
@@ -46,7 +90,12 @@ async def render_stored(request: Request, image_id: str) -> Response:
     return await _respond(request, ctx, lambda: render.plan_stored(ctx, image_id, spec, accept))
 
 
-@router.get("/{image_id}/{profile}")
+@router.get(
+    "/{image_id}/{profile}",
+    response_class=Response,
+    responses=_responses(400, 403, 404, 413, 415, 422, 503),
+    openapi_extra=parameters(SIGNATURE, _IF_NONE_MATCH),
+)
 async def render_profile(request: Request, image_id: str, profile: str) -> Response:
     """Render a stored image with a named profile's spec."""
     ctx = _checked(request)
