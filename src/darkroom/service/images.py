@@ -73,8 +73,17 @@ def _replay(ctx: Context, request: Upload) -> Accepted | None:
     if not request.idempotency_key:
         return None
     with transaction(ctx.sessions) as session:
-        earlier = image_rows.find_image_by_idempotency_key(session, request.idempotency_key)
+        earlier = image_rows.find_image_by_idempotency_key(session, _idempotency_key(request))
     return None if earlier is None else Accepted(ImageRecord.of(earlier), created=False)
+
+
+def _idempotency_key(request: Upload) -> str:
+    """The stored key: scoped by owner, so that two owners' keys never collide."""
+    assert request.idempotency_key is not None
+    if request.owner_id is None:
+        return request.idempotency_key
+    owner = hashlib.sha256(request.owner_id.encode("utf-8")).hexdigest()[:16]
+    return f"{owner}:{request.idempotency_key}"
 
 
 def create(ctx: Context, data: bytes, specs: dict[str, TransformSpec], request: Upload) -> Accepted:
@@ -134,7 +143,7 @@ def _insert(
         has_alpha=info.has_alpha,
         owner_id=request.owner_id,
         callback_url=request.callback_url,
-        idempotency_key=request.idempotency_key,
+        idempotency_key=_idempotency_key(request) if request.idempotency_key else None,
         variants=variants,
     )
     return ImageRecord.of(image_rows.get_image(session, created.id))
@@ -148,21 +157,27 @@ def enqueue_dispatch(ctx: Context, image_id: str) -> None:
         log.warning("could not enqueue image %s, the reconciler will: %s", image_id, exc)
 
 
-def add_profiles(ctx: Context, image_id: str, names: Sequence[str]) -> ImageRecord:
+def add_profiles(
+    ctx: Context, image_id: str, names: Sequence[str], *, owner: str | None = None
+) -> ImageRecord:
     """Request more profiles for an existing image."""
     specs = profiles.resolve(ctx, names)
     variants = [image_rows.NewVariant(n, s.canonical(), s.spec_hash) for n, s in specs.items()]
     with transaction(ctx.sessions) as session:
+        image_rows.get_image(session, image_id, owner_id=owner)
         image_rows.add_variants(session, image_id, variants)
         image = ImageRecord.of(image_rows.get_image(session, image_id))
     enqueue_dispatch(ctx, image_id)
     return image
 
 
-def get(ctx: Context, image_id: str) -> ImageRecord:
-    """The image with its variants; NotFound if there is none."""
+def get(ctx: Context, image_id: str, *, owner: str | None = None) -> ImageRecord:
+    """The image with its variants; NotFound if there is none (of `owner`, if given).
+
+    Every use-case that takes `owner` scopes the same way: None is every owner (admin).
+    """
     with transaction(ctx.sessions) as session:
-        return ImageRecord.of(image_rows.get_image(session, image_id))
+        return ImageRecord.of(image_rows.get_image(session, image_id, owner_id=owner))
 
 
 def list_page(
@@ -181,17 +196,19 @@ def list_page(
         return Page([ImageRecord.of(i) for i in page.items], page.next_cursor)
 
 
-def original(ctx: Context, image_id: str) -> tuple[ImageRecord, bytes]:
+def original(ctx: Context, image_id: str, *, owner: str | None = None) -> tuple[ImageRecord, bytes]:
     """The image and its original bytes."""
-    image = get(ctx, image_id)
+    image = get(ctx, image_id, owner=owner)
     return image, ctx.originals.get(image.original_key)
 
 
-def variant_location(ctx: Context, image_id: str, profile: str) -> str | None:
+def variant_location(
+    ctx: Context, image_id: str, profile: str, *, owner: str | None = None
+) -> str | None:
     """A direct URL of a finished variant when downloads are redirected to the store."""
     if not ctx.settings.redirect_downloads:
         return None
-    found = _finished_variant(get(ctx, image_id), profile)
+    found = _finished_variant(get(ctx, image_id, owner=owner), profile)
     assert found.output_key is not None
     return ctx.outputs.url(found.output_key)
 
@@ -217,10 +234,10 @@ def _finished_variant(image: ImageRecord, profile: str) -> VariantRecord:
     return found
 
 
-def delete(ctx: Context, image_id: str) -> None:
+def delete(ctx: Context, image_id: str, *, owner: str | None = None) -> None:
     """Delete the image's rows and objects; the original only when no other image shares it."""
     with transaction(ctx.sessions) as session:
-        key = image_rows.get_image(session, image_id).original_key
+        key = image_rows.get_image(session, image_id, owner_id=owner).original_key
         image_rows.lock_original(session, key)
         image = image_rows.delete_image(session, image_id)
         purge.record(
@@ -234,7 +251,7 @@ def delete(ctx: Context, image_id: str) -> None:
     render.forget_image(ctx, image_id, key)
 
 
-def purge_cdn(ctx: Context, image_id: str) -> int:
+def purge_cdn(ctx: Context, image_id: str, *, owner: str | None = None) -> int:
     """Ask the CDN to drop every URL of the image; how many purge requests that takes."""
     if not purge.enabled(ctx.settings):
         raise InvalidRequest(
@@ -242,7 +259,7 @@ def purge_cdn(ctx: Context, image_id: str) -> int:
             "DARKROOM_CDN_PURGE_ENDPOINT (POST of the URLs)."
         )
     with transaction(ctx.sessions) as session:
-        image = image_rows.get_image(session, image_id)
+        image = image_rows.get_image(session, image_id, owner_id=owner)
         paths = purge.public_paths(image_id, _profiles_of(image))
         return purge.record(session, ctx.settings, image_id, paths)
 

@@ -52,6 +52,7 @@ def submit(
     width: int | None,
     height: int | None,
     output_format: str | None,
+    owner: str | None = None,
 ) -> Job:
     """Start a job; the output keeps the input's format unless jpeg or png is asked for."""
     if operation not in OPERATIONS:
@@ -62,18 +63,20 @@ def submit(
         {"width": width, "height": height, "format": output_format or "original"}
         | OPERATIONS[operation]
     )
-    accepted = images.create(ctx, data, {_PROFILE_PREFIX + operation: spec}, images.Upload())
+    accepted = images.create(
+        ctx, data, {_PROFILE_PREFIX + operation: spec}, images.Upload(owner_id=owner)
+    )
     return _job(accepted.image)
 
 
-def get(ctx: Context, job_id: str) -> Job:
+def get(ctx: Context, job_id: str, *, owner: str | None = None) -> Job:
     """A job by id; NotFound for unknown ids and for images that are not jobs."""
-    return _job(images.get(ctx, job_id))
+    return _job(images.get(ctx, job_id, owner=owner))
 
 
-def output(ctx: Context, job_id: str) -> tuple[Job, bytes]:
+def output(ctx: Context, job_id: str, *, owner: str | None = None) -> tuple[Job, bytes]:
     """A completed job's result bytes; NotFound, saying the status, before that."""
-    job = get(ctx, job_id)
+    job = get(ctx, job_id, owner=owner)
     image, variant, data = images.variant(ctx, job.image.id, job.variant.profile)
     return Job(image, variant), data
 

@@ -38,10 +38,10 @@ LEASE = timedelta(seconds=120)
 BATCH = 50
 
 
-def events_of_image(ctx: Context, image_id: str) -> list[EventRecord]:
+def events_of_image(ctx: Context, image_id: str, *, owner: str | None = None) -> list[EventRecord]:
     """An image's events with their delivery state, oldest first; NotFound for no image."""
     with transaction(ctx.sessions) as session:
-        image_rows.get_image(session, image_id)
+        image_rows.get_image(session, image_id, owner_id=owner)
         return [EventRecord.of(e) for e in event_rows.events_of_image(session, image_id)]
 
 

@@ -55,6 +55,7 @@ class _Facts:
     """What rendering needs to know of a stored image; immutable once uploaded."""
 
     original_key: str
+    owner_id: str | None
     sha256: str
     source: ImageFormat
     has_alpha: bool
@@ -68,9 +69,13 @@ _facts: dict[str, _Facts] = {}
 _facts_lock = threading.Lock()
 
 
-def plan_stored(ctx: Context, image_id: str, spec: TransformSpec, accept: str) -> Plan:
-    """The plan for rendering a stored image; NotFound if there is no such image."""
+def plan_stored(
+    ctx: Context, image_id: str, spec: TransformSpec, accept: str, *, owner: str | None = None
+) -> Plan:
+    """The plan for rendering a stored image; NotFound if there is no such image (of owner)."""
     facts = _image_facts(ctx, image_id)
+    if owner is not None and facts.owner_id != owner:
+        raise NotFound(f"Image {image_id} not found.")
     fmt = resolve_format(
         spec.format, facts.source, accept, has_alpha=facts.has_alpha, animated=facts.animated
     )
@@ -91,6 +96,7 @@ def _image_facts(ctx: Context, image_id: str) -> _Facts:
     source = _FORMAT_OF_MIME.get(image.mime_type, ImageFormat.JPEG)
     facts = _Facts(
         original_key=image.original_key,
+        owner_id=image.owner_id,
         sha256=image.sha256,
         source=source,
         has_alpha=image.has_alpha,

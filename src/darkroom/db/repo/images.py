@@ -80,14 +80,15 @@ def create_image(
     return image
 
 
-def get_image(session: Session, image_id: str) -> Image:
-    """The image with its variants loaded; NotFound if there is none."""
-    image = session.execute(
-        sa.select(Image)
-        .options(selectinload(Image.variants))
-        .where(Image.id == image_id)
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+def get_image(session: Session, image_id: str, *, owner_id: str | None = None) -> Image:
+    """The image with its variants loaded; NotFound if there is none (for `owner_id`).
+
+    Another owner's image is reported exactly like a missing one, so ids do not leak.
+    """
+    stmt = sa.select(Image).options(selectinload(Image.variants)).where(Image.id == image_id)
+    if owner_id is not None:
+        stmt = stmt.where(Image.owner_id == owner_id)
+    image = session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
     if image is None:
         raise NotFound(f"Image {image_id} not found.")
     return image
