@@ -127,11 +127,17 @@ class InvalidCallbackUrl(PermanentError):
 
 
 class RateLimited(PermanentError):
-    """The caller sent too many requests."""
+    """The caller sent too many requests; it may try again after `retry_after` seconds."""
 
     code = "rate_limited"
     status_code = 429
     default_message = "Too many requests."
+
+    def __init__(
+        self, message: str | None = None, *, retry_after: int = 1, details: Any = None
+    ) -> None:
+        super().__init__(message, details=details)
+        self.retry_after = retry_after
 
 
 # --- image input that cannot be processed (all permanent) ------------------------------

@@ -16,7 +16,9 @@ from darkroom.db.schema import Status
 from darkroom.fetch import FetchPolicy
 from darkroom.imaging import Limits
 from darkroom.retry import DEFAULT_POLICY, RetryPolicy
+from darkroom.service import ratelimit
 from darkroom.service.metrics import QueueDepthCollector, WorkMetrics, build_registry
+from darkroom.service.ratelimit import Buckets
 from darkroom.service.source_cache import SourceCache
 from darkroom.settings import Settings
 from darkroom.storage import ObjectStore, open_store
@@ -59,6 +61,8 @@ class Context:
     """Originals kept in memory for on-demand renders (per process)."""
     queue: TaskQueue | None = field(default=None)
     retry: RetryPolicy = DEFAULT_POLICY
+    rate_limits: Buckets | None = None
+    """Token buckets per API key or client address; None when rate limiting is off."""
     """When failed work is retried; tests inject a faster schedule."""
 
     @property
@@ -81,6 +85,9 @@ def build_context(settings: Settings, *, retry: RetryPolicy = DEFAULT_POLICY) ->
     registry, metrics = build_registry(sessions)
     ctx = Context(
         retry=retry,
+        rate_limits=ratelimit.build(
+            settings.rate_limit, settings.redis_url, prefix=settings.queue_prefix
+        ),
         registry=registry,
         metrics=metrics,
         render_sources=SourceCache(settings.render_source_cache_bytes),

@@ -29,6 +29,7 @@ from darkroom.settings.types import (
     LogFormat,
     LogLevel,
     QueuePrefix,
+    RedisUrl,
     Secret,
     Secrets,
     StorageUrl,
@@ -47,7 +48,9 @@ __all__ = [
 
 ENV_PREFIX = "DARKROOM_"
 # These may carry passwords: their values are never echoed in error messages.
-_SENSITIVE = frozenset({"database_url", "broker_url", "signing_keys", "webhook_secret"})
+_SENSITIVE = frozenset(
+    {"database_url", "broker_url", "redis_url", "signing_keys", "webhook_secret"}
+)
 
 
 class InvalidSettings(ConfigurationError):
@@ -214,6 +217,18 @@ class Settings(BaseSettings):
         gt=0,
         description="How long a webhook receiver has to answer before the attempt counts as "
         "failed and is retried.",
+    )
+    rate_limit: float | None = Field(
+        default=None,
+        gt=0,
+        description="Requests a second allowed per API key (and per client address for "
+        "signed renders), in bursts of twice that; beyond it the answer is 429 with "
+        "Retry-After. Unset: no limit.",
+    )
+    redis_url: RedisUrl | None = Field(
+        default=None,
+        description="redis:// URL where API processes share their rate-limit buckets; unset: "
+        "each process counts alone.",
     )
     cdn_purge_base: HttpUrl | None = Field(
         default=None,

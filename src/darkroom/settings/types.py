@@ -65,6 +65,12 @@ def _http_url(value: str) -> str:
     return value
 
 
+def _redis_url(value: str) -> str:
+    if url_scheme(value) not in ("redis", "rediss"):
+        raise ValueError(f"{value!r} is not a redis:// or rediss:// URL")
+    return value
+
+
 def _queue_prefix(value: str) -> str:
     if not _QUEUE_PREFIX.fullmatch(value):
         raise ValueError(
@@ -101,6 +107,7 @@ DatabaseUrl = Annotated[str, AfterValidator(_database_url)]
 StorageUrl = Annotated[str, AfterValidator(_storage_url)]
 BrokerUrl = Annotated[str, AfterValidator(_broker_url)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
+RedisUrl = Annotated[str, AfterValidator(_redis_url)]
 QueuePrefix = Annotated[str, AfterValidator(_queue_prefix)]
 LogFormat = Annotated[Literal["json", "console", "auto"], BeforeValidator(_lowercase)]
 LogLevel = Annotated[
