@@ -4,6 +4,11 @@ A backing service (PostgreSQL here) that is not reachable skips the tests that n
 with the reason, so a laptop without it still runs everything else. With
 `DARKROOM_REQUIRE_SERVICES=1` (as in CI) the same tests fail instead: a green CI run
 means every backend really ran.
+
+Test tiers: every test that needs a backing service (PostgreSQL, Redis, RabbitMQ, the moto
+S3 server) is marked `slow` at collection, from the fixtures it uses, so `pytest -m "not
+slow"` is a fast loop that needs nothing but Python. Modules that start `darkroom`
+processes, and the long tails of cross products, mark themselves slow.
 """
 
 from __future__ import annotations
@@ -38,6 +43,30 @@ POSTGRES_URL = os.environ.get(
 
 DATABASE_BACKENDS = ("sqlite", "postgresql")
 
+SERVICE_FIXTURES = frozenset(
+    {
+        "postgres_admin",
+        "postgres_url",
+        "broker",
+        "rabbitmq",
+        "redis_prefix",
+        "s3_server",
+        "s3_bucket",
+        "s3_store",
+    }
+)
+"""Fixtures that reach a backing service: a test using any of them, directly or through
+another fixture, is slow."""
+
+SERVICE_PARAMS: dict[str, frozenset[str]] = {
+    "database_url": frozenset({"postgresql"}),
+    "db_engine": frozenset({"postgresql"}),
+    "store": frozenset({"s3"}),
+    "storage": frozenset({"s3"}),
+}
+"""Parametrized fixtures whose listed parameters reach a backing service through
+`request.getfixturevalue`, which the fixture closure of a test does not show."""
+
 
 def services_required() -> bool:
     """Whether a missing backing service fails the tests that need it rather than skipping."""
@@ -49,6 +78,26 @@ def service_unavailable(reason: str) -> NoReturn:
     if services_required():
         pytest.fail(f"{reason} (required: DARKROOM_REQUIRE_SERVICES=1)", pytrace=False)
     pytest.skip(reason)
+
+
+def needs_service(item: pytest.Item) -> bool:
+    """Whether a collected test uses a backing service, by its fixtures and parameters."""
+    if not SERVICE_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())):
+        return True
+    callspec = getattr(item, "callspec", None)
+    params: dict[str, object] = callspec.params if callspec is not None else {}
+    return any(
+        isinstance(value := params.get(name), str) and value in values
+        for name, values in SERVICE_PARAMS.items()
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs a backing service `slow` (before `-m` deselects)."""
+    for item in items:
+        if needs_service(item):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 import pyvips
 
 from darkroom.settings import load_settings
 from tests.cluster.conftest import Broker, Storage, in_process_cluster, wait_done
 from tests.corpus import read
 from tests.s3_server import REGION, S3Server
+
+pytestmark = pytest.mark.slow  # real brokers, and PostgreSQL or S3 for most combinations
 
 FILES = ("jpeg-progressive.jpg", "png-rgba-transparency.png", "gif-animated-loop3-10frames.gif")
 

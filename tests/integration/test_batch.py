@@ -256,6 +256,7 @@ def crash_on_marker(job: FileJob) -> list[Item]:
     return process_file(job)
 
 
+@pytest.mark.slow  # starts a pool of fresh processes and kills one: 5-9 s
 def test_a_dying_worker_fails_only_its_own_file(tmp_path: Path) -> None:
     paths = []
     for name in ("a.jpg", "crash.jpg", "c.jpg", "d.jpg", "e.jpg"):

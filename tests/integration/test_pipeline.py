@@ -54,6 +54,9 @@ def corpus_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, 
     return outcome
 
 
+# The whole corpus through the service takes ~20 s of one core; the fast tier renders every
+# file in test_render_corpus and runs the upload-to-download flow in the tests below.
+@pytest.mark.slow
 @pytest.mark.parametrize("entry", ok_entries(), ids=lambda e: e.file)
 def test_every_ok_image_gets_its_three_variants(
     corpus_run: dict[str, dict[str, object]], entry: Entry

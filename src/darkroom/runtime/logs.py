@@ -15,6 +15,8 @@ from typing import Any, Literal, TextIO
 
 LogFormat = Literal["json", "console", "auto"]
 
+_HANDLER_NAME = "darkroom"
+
 CHATTY = ("dramatiq", "pika", "alembic", "botocore", "boto3", "urllib3", "httpx", "httpcore")
 """Loggers kept at WARNING: broker connection notes, migration steps, HTTP client traces."""
 
@@ -64,15 +66,33 @@ class ConsoleFormatter(logging.Formatter):
         return f"{head} {fields}{newline}{tail}"
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at the time of each record, as logging's last
+    resort does: a stream swapped in and closed since (a test runner's capture) is never
+    written to."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass  # StreamHandler.__init__ assigns it; the property above decides
+
+
 def configure_logging(level: str, fmt: LogFormat = "auto", stream: TextIO | None = None) -> None:
-    """Send every logger's records to `stream` (stderr) in one format, at `level`."""
-    stream = stream or sys.stderr
+    """Send every logger's records to `stream` (stderr) in one format, at `level`.
+
+    Called again, it replaces the handler it installed before and leaves others alone.
+    """
+    target = stream or sys.stderr
     if fmt == "auto":
-        fmt = "console" if stream.isatty() else "json"
-    handler = logging.StreamHandler(stream)
+        fmt = "console" if target.isatty() else "json"
+    handler: logging.Handler = logging.StreamHandler(stream) if stream else _Stderr()
     handler.setFormatter(JsonFormatter() if fmt == "json" else ConsoleFormatter())
+    handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
-    for old in list(root.handlers):
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())

@@ -35,6 +35,7 @@ class RateLimiterUnavailable(TransientError):
     """The shared rate limiter cannot be asked; the request is refused rather than let through."""
 
     code = "rate_limiter_unavailable"
+    default_message = "The rate limiter is temporarily unavailable; try again shortly."
 
 
 class LocalBuckets:

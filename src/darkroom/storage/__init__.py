@@ -68,7 +68,8 @@ def _open_s3(url: str, rest: str, endpoint_url: str | None, region: str | None) 
         if (exc.name or "").partition(".")[0] not in ("boto3", "botocore", "s3transfer"):
             raise
         raise UnsupportedStorage(
-            f"Storage URL {url!r} needs boto3, which is not installed: pip install 'darkroom[s3]'."
+            f"Storage URL {url!r} needs boto3, which is not installed: "
+            "pip install 'darkroom-images[s3]'."
         ) from exc
     try:
         return S3Store(bucket, prefix, endpoint_url=endpoint_url, region=region)

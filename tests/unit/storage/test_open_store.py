@@ -75,7 +75,7 @@ def test_s3_without_boto3_says_which_extra_to_install(monkeypatch: pytest.Monkey
     # As if boto3 were not installed: the S3 module is imported afresh, and fails.
     monkeypatch.delitem(sys.modules, "darkroom.storage.s3", raising=False)
     monkeypatch.setitem(sys.modules, "boto3", None)
-    with pytest.raises(UnsupportedStorage, match=r"pip install 'darkroom\[s3\]'") as caught:
+    with pytest.raises(UnsupportedStorage, match=r"pip install 'darkroom-images\[s3\]'") as caught:
         open_store("s3://bucket/prefix")
     assert "s3://bucket/prefix" in caught.value.message
     assert isinstance(caught.value.__cause__, ImportError)
