@@ -17,7 +17,7 @@ from darkroom.imaging.query import SHORT_NAMES
 from tests.contract.conftest import Served
 
 METHODS = ("get", "head", "post", "put", "patch", "delete")
-NO_BODY = {"replay", "backfill"}
+NO_BODY = {"replay", "backfill", "purge_image"}
 """Write operations whose path says everything."""
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/avif", "image/gif", "image/tiff"}
 BINARY_ROUTES = {
@@ -102,6 +102,8 @@ JSON_ROUTES = {
     "upload_image": "ImageOut",
     "list_images": "ImagePage",
     "get_image": "ImageOut",
+    "list_image_events": "EventPage",
+    "purge_image": "PurgeOut",
     "add_variants": "ImageOut",
     "list_profiles": "ProfilePage",
     "get_profile": "ProfileOut",
@@ -152,20 +154,69 @@ def test_every_route_declares_the_error_schema(document: dict[str, Any]) -> None
 @pytest.mark.parametrize(
     ("path", "method", "statuses"),
     [
-        ("/v1/images", "post", {"400", "403", "409", "413", "415", "422", "503"}),
-        ("/v1/images/{image_id}", "get", {"404", "503"}),
+        ("/v1/images", "post", {"400", "401", "403", "409", "413", "415", "422", "503"}),
+        ("/v1/images", "get", {"400", "401", "403"}),
+        ("/v1/images/{image_id}", "get", {"401", "404", "503"}),
+        ("/v1/images/{image_id}/events", "get", {"401", "404", "503"}),
+        ("/v1/images/{image_id}/purge", "post", {"400", "401", "403", "404", "503"}),
         ("/v1/images/{image_id}/variants", "post", {"400", "404", "409", "413", "422"}),
         ("/v1/profiles/{name}", "put", {"400", "413", "422"}),
         ("/jobs", "post", {"400", "413", "415", "422"}),
         ("/v1/dead-letters/{letter_id}/replay", "post", {"404", "409"}),
-        ("/v1/render/{image_id}", "get", {"403", "404", "413", "415", "422", "503"}),
-        ("/v1/render", "get", {"400", "403", "422", "502", "504"}),
+        ("/v1/render/{image_id}", "get", {"401", "403", "404", "413", "415", "422", "503"}),
+        ("/v1/render", "get", {"400", "401", "403", "422", "502", "504"}),
+        ("/metrics", "get", {"401", "403"}),
     ],
 )
 def test_the_statuses_each_route_can_answer(
     document: dict[str, Any], path: str, method: str, statuses: set[str]
 ) -> None:
     assert statuses <= set(document["paths"][path][method]["responses"])
+
+
+OPEN_PATHS = {"/health", "/ready"}
+"""Load balancers' probes: never a key."""
+KEY_IF_SENT = {"/metrics", *RENDER_ROUTES}
+"""No key needed (metrics unless configured; renders carry a signature), checked if sent."""
+ROLES = {
+    "upload_image": "upload",
+    "add_variants": "upload",
+    "delete_image": "upload",
+    "purge_image": "upload",
+    "submit_job": "upload",
+    "put_profile": "admin",
+    "delete_profile": "admin",
+    "backfill": "admin",
+    "list_dead_letters": "admin",
+    "replay": "admin",
+    "metrics": "admin",
+}
+"""The least role of each operation that needs more than `read`."""
+
+
+def test_protected_operations_declare_the_bearer_scheme_role_and_statuses(
+    document: dict[str, Any],
+) -> None:
+    scheme = document["components"]["securitySchemes"]["bearer"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    assert "darkroom keys create" in scheme["description"]
+    assert "security" not in document  # no global requirement: each operation says its own
+    for path, method, op in operations(document):
+        name = op["operationId"].removesuffix("_head")
+        security = op.get("security")
+        if path in OPEN_PATHS:
+            assert security is None, path
+            continue
+        role = ROLES.get(name, "read")
+        if path in KEY_IF_SENT:
+            assert security == [{}, {"bearer": [role]}], (path, method)
+        else:
+            assert security == [{"bearer": [role]}], (path, method)
+        responses = op["responses"]
+        assert "401" in responses, (path, method)
+        assert "WWW-Authenticate" in responses["401"]["headers"], (path, method)
+        if role != "read":
+            assert "403" in responses, (path, method)
 
 
 def test_head_is_documented_wherever_get_is(document: dict[str, Any]) -> None:

@@ -12,9 +12,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from darkroom.api.methods import allow_header
-from darkroom.errors import DarkroomError, Overloaded, error_body, field_problems
+from darkroom.errors import DarkroomError, Overloaded, Unauthorized, error_body, field_problems
 
 log = logging.getLogger(__name__)
+
+CHALLENGE = 'Bearer realm="darkroom"'
+"""The `WWW-Authenticate` challenge of a 401: an API key as a bearer token."""
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -34,9 +37,13 @@ def error_response(exc: DarkroomError, headers: Mapping[str, str] | None = None)
 
 
 async def darkroom_error_response(request: Request, exc: Exception) -> JSONResponse:
-    """The response for a Darkroom error: its status, code and message (Retry-After if any)."""
+    """The response for a Darkroom error: its status, code and message, and its headers."""
     assert isinstance(exc, DarkroomError)
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Overloaded) else None
+    headers: dict[str, str] | None = None
+    if isinstance(exc, Overloaded):
+        headers = {"Retry-After": str(exc.retry_after)}
+    elif isinstance(exc, Unauthorized):
+        headers = {"WWW-Authenticate": CHALLENGE}  # RFC 9110: every 401 names its scheme
     if exc.status_code >= 500:
         log.warning("%s %s failed: %s", request.method, request.url.path, exc.message)
     return error_response(exc, headers)

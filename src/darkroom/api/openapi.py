@@ -27,7 +27,9 @@ ERROR_REF = {"$ref": COMPONENTS + ErrorBody.__name__}
 
 _ERRORS = {
     400: "The request is malformed: a bad parameter, field or body.",
-    403: "Not allowed: a missing or wrong signature, or a URL that may not be fetched.",
+    401: "No API key (once any key exists), or an unknown or revoked one.",
+    403: "Not allowed: the key's role or owner does not allow it, a missing or wrong "
+    "signature, or a URL that may not be fetched.",
     404: "No such resource (or not in a state that has it yet).",
     409: "Conflicts with the current state.",
     413: "Over a size limit: bytes, pixels or frames.",
@@ -40,6 +42,12 @@ _ERRORS = {
 _RETRY_AFTER = {
     "Retry-After": {
         "description": "Seconds to wait before retrying, when the service is busy.",
+        "schema": {"type": "string"},
+    }
+}
+_WWW_AUTHENTICATE = {
+    "WWW-Authenticate": {
+        "description": 'The scheme to authenticate with: `Bearer realm="darkroom"`.',
         "schema": {"type": "string"},
     }
 }
@@ -60,6 +68,8 @@ def errors(*statuses: int) -> Responses:
         entry: dict[str, Any] = {"model": ErrorBody, "description": _ERRORS[status]}
         if status == 503:
             entry["headers"] = _RETRY_AFTER
+        elif status == 401:
+            entry["headers"] = _WWW_AUTHENTICATE
         responses[status] = entry
     return responses
 

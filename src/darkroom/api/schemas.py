@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 # An image's document is the service's: webhooks deliver exactly what the API answers.
 from darkroom.service.documents import ImageOut as ImageOut
 from darkroom.service.documents import VariantOut as VariantOut
-from darkroom.service.dto import DeadLetterRecord
+from darkroom.service.dto import DeadLetterRecord, EventRecord
 from darkroom.service.health import Check
 from darkroom.service.jobs import Job
 from darkroom.service.profiles import ProfileView
@@ -51,6 +51,63 @@ class Page(_Out, Generic[T]):
 
 class ImagePage(Page[ImageOut]):
     """A page of images."""
+
+
+EventKind = Literal["image.done", "image.failed", "cdn.purge"]
+
+
+class EventOut(_Out):
+    """An outbox event of an image (a webhook or a CDN purge) and how its delivery went."""
+
+    id: str
+    kind: EventKind = Field(
+        description="image.done or image.failed (webhooks), cdn.purge (a purge request)."
+    )
+    target: str | None = Field(
+        description="Where it is delivered (callback_url or purge endpoint); null when it is "
+        "only recorded."
+    )
+    attempts: int = Field(description="Delivery attempts so far.")
+    delivered_at: datetime | None
+    given_up_at: datetime | None = Field(
+        description="When delivery stopped being retried, if it did."
+    )
+    next_attempt_at: datetime | None = Field(
+        description="When the next attempt is due; null once delivered, given up, or never sent."
+    )
+    last_status: int | None = Field(description="HTTP status of the last attempt, if any.")
+    last_error: str | None = Field(description="Why the last attempt failed, if it did.")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, event: EventRecord) -> EventOut:
+        """The view of an outbox event."""
+        return cls(
+            id=event.id,
+            kind=cast(EventKind, event.kind),
+            target=event.target,
+            attempts=event.attempts,
+            delivered_at=event.delivered_at,
+            given_up_at=event.given_up_at,
+            next_attempt_at=event.next_attempt_at,
+            last_status=event.last_status,
+            last_error=event.last_error,
+            created_at=event.created_at,
+        )
+
+
+class EventPage(Page[EventOut]):
+    """Every event of an image, oldest first, on one page (`next_cursor` is always null)."""
+
+
+class PurgeOut(_Out):
+    """How many CDN purge requests were queued for an image's URLs."""
+
+    image_id: str
+    purges_queued: int = Field(
+        description="Purge requests queued: one per URL (HTTP PURGE), or one POST listing "
+        "them all (purge endpoint)."
+    )
 
 
 class ProfileOut(_Out):

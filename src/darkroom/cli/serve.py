@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from darkroom.cli.common import load, or_exit, settings_epilog
+
+if TYPE_CHECKING:
+    from darkroom.service.context import Context
+    from darkroom.settings import Settings
+
+Insecure = Annotated[
+    bool,
+    typer.Option(
+        "--insecure",
+        help="Serve without API keys on a non-loopback address (anyone who reaches it may "
+        "do anything). Without it, no key and a non-loopback --host refuse to start.",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -24,6 +38,7 @@ def serve(
     workers: Annotated[
         int | None, typer.Option(help="Transform threads (DARKROOM_WORKERS; default: cores).")
     ] = None,
+    insecure: Insecure = False,
 ) -> None:
     """Run the API, the workers and the reconciler in one process (SQLite + local folder)."""
     from darkroom.runtime.allocator import tune_allocator
@@ -33,20 +48,41 @@ def serve(
     settings = load(host=host, port=port, workers=workers)
     tune_allocator()
     runtime = or_exit(lambda: Embedded(settings))
+    _check_open_access(runtime.ctx, settings, insecure, runtime.wired.close)
     serve_http(runtime.app(), settings)
 
 
 def api(
     host: Annotated[str | None, typer.Option(help="Address to bind (DARKROOM_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port (DARKROOM_PORT).")] = None,
+    insecure: Insecure = False,
 ) -> None:
     """Run the HTTP API only; the work goes through the broker to `darkroom worker`s."""
     from darkroom.runtime.allocator import tune_allocator
-    from darkroom.runtime.http import api_app, serve_http
+    from darkroom.runtime.http import api_app, api_wiring, serve_http
 
     settings = load(host=host, port=port)
     tune_allocator()
-    serve_http(or_exit(lambda: api_app(settings)), settings)
+    wired = or_exit(lambda: api_wiring(settings))
+    _check_open_access(wired.ctx, settings, insecure, wired.close)
+    serve_http(api_app(settings, wired), settings)
+
+
+def _check_open_access(
+    ctx: Context, settings: Settings, insecure: bool, close: Callable[[], None]
+) -> None:
+    """Exit 2 (after `close`) when the API would start open on a non-loopback address."""
+    from darkroom.runtime.http import open_access_refusal
+
+    try:
+        refusal = or_exit(lambda: open_access_refusal(ctx, settings, insecure=insecure))
+    except BaseException:
+        close()
+        raise
+    if refusal is not None:
+        close()
+        typer.echo(f"error: {refusal}", err=True)
+        raise typer.Exit(2)
 
 
 def worker(

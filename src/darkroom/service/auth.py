@@ -140,7 +140,14 @@ class _Cache:
             self._protected = None
 
 
-_cache = _Cache()
+_caches: dict[str, _Cache] = {}
+_caches_lock = threading.Lock()
+
+
+def _cache(ctx: Context) -> _Cache:
+    """This process's cache for the context's database (tests run several in one process)."""
+    with _caches_lock:
+        return _caches.setdefault(ctx.settings.database_url, _Cache())
 
 
 def hash_key(key: str) -> str:
@@ -166,7 +173,7 @@ def create_key(
             name=name,
         )
         record = KeyRecord.of(row)
-    _cache.clear()
+    _cache(ctx).clear()
     return key, record
 
 
@@ -181,18 +188,18 @@ def revoke_key(ctx: Context, key_id: str) -> KeyRecord:
     """Revoke a key: it stops working at once here, within CACHE_SECONDS elsewhere."""
     with transaction(ctx.sessions) as session:
         record = KeyRecord.of(key_rows.revoke_key(session, key_id))
-    _cache.clear()
+    _cache(ctx).clear()
     return record
 
 
 def protected(ctx: Context) -> bool:
     """Whether any key exists, and so every protected route needs one."""
-    cached = _cache.protected()
+    cached = _cache(ctx).protected()
     if cached is not None:
         return cached
     with transaction(ctx.sessions) as session:
         found = key_rows.any_active_key(session)
-    _cache.set_protected(found)
+    _cache(ctx).set_protected(found)
     return found
 
 
@@ -203,14 +210,14 @@ def authenticate(ctx: Context, key: str | None) -> Principal:
             return OPEN
         raise Unauthorized("This needs an API key: send Authorization: Bearer KEY.")
     key_hash = hash_key(key)
-    seen, principal = _cache.get(key_hash)
+    seen, principal = _cache(ctx).get(key_hash)
     if not seen:
         with transaction(ctx.sessions) as session:
             row = key_rows.find_active_key(session, key_hash)
             principal = (
                 None if row is None else Principal(row.id, row.owner_id, Role.parse(row.role))
             )
-        _cache.put(key_hash, principal)
+        _cache(ctx).put(key_hash, principal)
     if principal is None:
         raise Unauthorized("The API key is unknown or revoked.")
     return principal

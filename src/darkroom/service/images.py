@@ -213,9 +213,11 @@ def variant_location(
     return ctx.outputs.url(found.output_key)
 
 
-def variant(ctx: Context, image_id: str, profile: str) -> tuple[ImageRecord, VariantRecord, bytes]:
+def variant(
+    ctx: Context, image_id: str, profile: str, *, owner: str | None = None
+) -> tuple[ImageRecord, VariantRecord, bytes]:
     """A finished variant and its bytes; NotFound (saying its status) while it is not done."""
-    image = get(ctx, image_id)
+    image = get(ctx, image_id, owner=owner)
     found = _finished_variant(image, profile)
     assert found.output_key is not None
     return image, found, ctx.outputs.get(found.output_key)

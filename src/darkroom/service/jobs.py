@@ -77,7 +77,7 @@ def get(ctx: Context, job_id: str, *, owner: str | None = None) -> Job:
 def output(ctx: Context, job_id: str, *, owner: str | None = None) -> tuple[Job, bytes]:
     """A completed job's result bytes; NotFound, saying the status, before that."""
     job = get(ctx, job_id, owner=owner)
-    image, variant, data = images.variant(ctx, job.image.id, job.variant.profile)
+    image, variant, data = images.variant(ctx, job.image.id, job.variant.profile, owner=owner)
     return Job(image, variant), data
 
 

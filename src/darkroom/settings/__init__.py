@@ -256,6 +256,11 @@ class Settings(BaseSettings):
         description="Answer variant downloads with a 302 to the store's own (presigned) URL "
         "instead of streaming the bytes through the API, when the store has such URLs (S3).",
     )
+    metrics_require_key: bool = Field(
+        default=False,
+        description="Require an admin API key for GET /metrics (once any key exists); off, "
+        "Prometheus scrapes it without one.",
+    )
     log_level: LogLevel = Field(
         default="info", description="critical, error, warning, info or debug."
     )

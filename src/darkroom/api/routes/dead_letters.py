@@ -1,4 +1,4 @@
-"""/v1/dead-letters: work that failed for good, and its replay."""
+"""/v1/dead-letters: work that failed for good, and its replay (admin keys only)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from darkroom.api.auth import Admin
 from darkroom.api.deps import Ctx, blocking
 from darkroom.api.openapi import errors
 from darkroom.api.schemas import DeadLetterOut, DeadLetterPage
@@ -14,9 +15,10 @@ from darkroom.service import dead_letters
 router = APIRouter(prefix="/v1/dead-letters", tags=["dead letters"])
 
 
-@router.get("", responses=errors(400, 422, 503))
+@router.get("", responses=errors(400, 401, 403, 422, 503))
 async def list_dead_letters(
     ctx: Ctx,
+    who: Admin,
     include_replayed: Annotated[bool, Query(description="List replayed ones too.")] = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[
@@ -35,7 +37,7 @@ async def list_dead_letters(
     return DeadLetterPage(items=items, next_cursor=page.next_cursor)
 
 
-@router.post("/{letter_id}/replay", status_code=202, responses=errors(404, 409, 503))
-async def replay(ctx: Ctx, letter_id: str) -> DeadLetterOut:
+@router.post("/{letter_id}/replay", status_code=202, responses=errors(401, 403, 404, 409, 503))
+async def replay(ctx: Ctx, who: Admin, letter_id: str) -> DeadLetterOut:
     """Requeue the failed variant with a fresh retry budget (409 if already replayed)."""
     return DeadLetterOut.of(await blocking(dead_letters.replay, ctx, letter_id))

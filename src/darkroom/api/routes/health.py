@@ -1,14 +1,20 @@
-"""Liveness, readiness and metrics."""
+"""Liveness, readiness and metrics: open to load balancers and scrapers.
+
+Metrics need an admin key only when DARKROOM_METRICS_REQUIRE_KEY is set; the route reads
+the key itself, as the requirement depends on the settings rather than on the route.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from darkroom.api.auth import authenticate, bearer_key, optional_key
 from darkroom.api.deps import Ctx, blocking
 from darkroom.api.openapi import errors
 from darkroom.api.schemas import HealthOut, ReadyOut
 from darkroom.service import health as health_service
+from darkroom.service.auth import Role
 from darkroom.service.metrics import CONTENT_TYPE
 
 router = APIRouter(tags=["health"])
@@ -40,9 +46,16 @@ async def ready(ctx: Ctx, response: Response) -> ReadyOut:
             "description": "The Prometheus text exposition format.",
             "content": {CONTENT_TYPE: {"schema": {"type": "string"}}},
         },
-        **errors(503),
+        **errors(401, 403, 503),
     },
+    openapi_extra=optional_key(Role.ADMIN),
 )
-async def metrics(ctx: Ctx) -> Response:
-    """Prometheus metrics: variants by status (the backlog) and this process's counters."""
+async def metrics(ctx: Ctx, request: Request) -> Response:
+    """Prometheus metrics: variants by status (the backlog) and this process's counters.
+
+    Open, unless DARKROOM_METRICS_REQUIRE_KEY asks for an admin key.
+    """
+    if ctx.settings.metrics_require_key:
+        who = await authenticate(ctx, bearer_key(request.headers))
+        who.require(Role.ADMIN)
     return Response(await blocking(health_service.metrics_text, ctx), media_type=CONTENT_TYPE)

@@ -1,4 +1,8 @@
-"""/v1/images: upload, read, add profiles, download, delete, list."""
+"""/v1/images: upload, read, add profiles, download, delete, list, events, CDN purge.
+
+Every route acts as the request's key: its role is checked here, and its owner scope is
+passed to the use-cases, which answer 404 for another owner's image as for a missing one.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import UploadFile
 
+from darkroom.api.auth import Reader, Uploader, listed_owner
 from darkroom.api.body import decode_base64, json_limit, read_json, read_upload
 from darkroom.api.deps import Ctx, blocking
 from darkroom.api.downloads import file_response, media_type
@@ -24,9 +29,10 @@ from darkroom.api.openapi import (
     request_body,
 )
 from darkroom.api.request_bodies import AddVariants, UploadForm, UploadJson
-from darkroom.api.schemas import ImageOut, ImagePage
+from darkroom.api.schemas import EventOut, EventPage, ImageOut, ImagePage, PurgeOut
 from darkroom.errors import InvalidRequest
-from darkroom.service import images
+from darkroom.service import images, outbox
+from darkroom.service.auth import Principal
 from darkroom.service.dto import Status
 from darkroom.service.images import Accepted, Upload
 
@@ -44,6 +50,8 @@ _IMAGE_LINKS = links(
     "get_original",
     "add_variants",
     "render_stored",
+    "list_image_events",
+    "purge_image",
     "delete_image",
 )
 _UPLOAD_HEADERS = {
@@ -58,7 +66,7 @@ _UPLOAD_HEADERS = {
     response_description="Accepted: the image is stored and its variants are queued.",
     responses={
         202: {"headers": _UPLOAD_HEADERS, "links": _IMAGE_LINKS},
-        **errors(400, 403, 409, 413, 415, 422, 502, 503, 504),
+        **errors(400, 401, 403, 409, 413, 415, 422, 502, 503, 504),
     },
     openapi_extra=request_body(
         ("multipart/form-data", UploadForm), ("application/json", UploadJson)
@@ -68,6 +76,7 @@ async def upload_image(
     request: Request,
     response: Response,
     ctx: Ctx,
+    who: Uploader,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -77,7 +86,11 @@ async def upload_image(
         ),
     ] = None,
 ) -> ImageOut:
-    """Accept an image as multipart `file`, JSON base64 `data`, or JSON `url`."""
+    """Accept an image as multipart `file`, JSON base64 `data`, or JSON `url`.
+
+    The image is recorded for the key's owner; only an admin key may name another in
+    `owner_id` (403 otherwise).
+    """
     limit = ctx.limits.max_bytes
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
@@ -87,12 +100,12 @@ async def upload_image(
                 raise InvalidRequest("A multipart upload needs its image in a 'file' field.")
             data = await read_upload(upload, limit)
             options = _options(
-                {k: v for k, v in form.items() if isinstance(v, str)}, idempotency_key
+                {k: v for k, v in form.items() if isinstance(v, str)}, idempotency_key, who
             )
         accepted = await blocking(images.upload, ctx, data, options)
     elif content_type.startswith("application/json"):
         body = await read_json(request, json_limit(limit))
-        options = _options(body, idempotency_key)
+        options = _options(body, idempotency_key, who)
         if ("url" in body) == ("data" in body):
             raise InvalidRequest("Send exactly one of 'url' or 'data' (base64) in the JSON body.")
         if "url" in body:
@@ -118,10 +131,11 @@ def _accepted(accepted: Accepted, response: Response) -> ImageOut:
     return ImageOut.of(image)
 
 
-def _options(fields: dict[str, Any], idempotency_key: str | None) -> Upload:
+def _options(fields: dict[str, Any], idempotency_key: str | None, who: Principal) -> Upload:
     return Upload(
         profiles=_profiles(fields.get("profiles")),
-        owner_id=_text(fields, "owner_id"),
+        # Never the form's word alone: a non-admin's uploads are its key's owner's.
+        owner_id=who.acting_owner(_text(fields, "owner_id")),
         callback_url=_text(fields, "callback_url"),
         idempotency_key=idempotency_key,
     )
@@ -152,10 +166,17 @@ def _text(fields: dict[str, Any], name: str) -> str | None:
     return value
 
 
-@router.get("", responses=errors(400, 422, 503))
+@router.get("", responses=errors(400, 401, 403, 422, 503))
 async def list_images(
     ctx: Ctx,
-    owner_id: Annotated[str | None, Query(description="Only this owner's images.")] = None,
+    who: Reader,
+    owner_id: Annotated[
+        str | None,
+        Query(
+            description="Only this owner's images. A non-admin key always lists its own "
+            "owner's, and may name only that one (403 otherwise)."
+        ),
+    ] = None,
     status: Annotated[Status | None, Query(description="Only images in this state.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: Annotated[
@@ -166,7 +187,7 @@ async def list_images(
     page = await blocking(
         images.list_page,
         ctx,
-        owner_id=owner_id,
+        owner_id=listed_owner(who, owner_id),
         status=status,
         limit=limit,
         cursor=cursor or None,  # `cursor=` is the first page, as for templated URLs
@@ -174,26 +195,27 @@ async def list_images(
     return ImagePage(items=[ImageOut.of(i) for i in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/{image_id}", responses=errors(404, 503))
-async def get_image(ctx: Ctx, image_id: ImageId) -> ImageOut:
+@router.get("/{image_id}", responses=errors(401, 404, 503))
+async def get_image(ctx: Ctx, who: Reader, image_id: ImageId) -> ImageOut:
     """Status, metadata and variants of one image."""
-    return ImageOut.of(await blocking(images.get, ctx, image_id))
+    return ImageOut.of(await blocking(images.get, ctx, image_id, owner=who.owner_scope))
 
 
 @router.post(
     "/{image_id}/variants",
     status_code=202,
     response_description="Accepted: the new variants are queued.",
-    responses={202: {"links": _IMAGE_LINKS}, **errors(400, 404, 409, 413, 422, 503)},
+    responses={202: {"links": _IMAGE_LINKS}, **errors(400, 401, 403, 404, 409, 413, 422, 503)},
     openapi_extra=request_body(("application/json", AddVariants)),
 )
-async def add_variants(request: Request, ctx: Ctx, image_id: ImageId) -> ImageOut:
+async def add_variants(request: Request, ctx: Ctx, who: Uploader, image_id: ImageId) -> ImageOut:
     """Request more profiles for an existing image: `{"profiles": [...]}`."""
     body = await read_json(request, MAX_VARIANTS_BODY)
     names = _profiles(body.get("profiles"))
     if not names:
         raise InvalidRequest('Send the profiles to add: {"profiles": ["name", ...]}.')
-    return ImageOut.of(await blocking(images.add_profiles, ctx, image_id, names))
+    added = await blocking(images.add_profiles, ctx, image_id, names, owner=who.owner_scope)
+    return ImageOut.of(added)
 
 
 @router.get(
@@ -202,16 +224,17 @@ async def add_variants(request: Request, ctx: Ctx, image_id: ImageId) -> ImageOu
     responses={
         200: binary("The original's bytes.", ORIGINAL_TYPES, _DOWNLOAD_HEADERS),
         304: not_modified(_DOWNLOAD_HEADERS),
-        **errors(404, 503),
+        **errors(401, 404, 503),
     },
 )
 async def get_original(
     ctx: Ctx,
+    who: Reader,
     image_id: ImageId,
     if_none_match: Annotated[str | None, Header(description="ETags already held.")] = None,
 ) -> Response:
     """The original bytes as uploaded."""
-    image, data = await blocking(images.original, ctx, image_id)
+    image, data = await blocking(images.original, ctx, image_id, owner=who.owner_scope)
     return file_response(data, image.mime_type, f'"{image.sha256}"', if_none_match)
 
 
@@ -225,26 +248,49 @@ async def get_original(
             "headers": {"Location": header("A short-lived URL of the variant.")},
         },
         304: not_modified(_DOWNLOAD_HEADERS),
-        **errors(404, 503),
+        **errors(401, 404, 503),
     },
 )
 async def get_variant(
     ctx: Ctx,
+    who: Reader,
     image_id: ImageId,
     profile: str,
     if_none_match: Annotated[str | None, Header(description="ETags already held.")] = None,
 ) -> Response:
     """A finished variant's bytes (or a 302 to the store); 404 with its status until done."""
-    location = await blocking(images.variant_location, ctx, image_id, profile)
+    owner = who.owner_scope
+    location = await blocking(images.variant_location, ctx, image_id, profile, owner=owner)
     if location is not None:
         return RedirectResponse(location, status_code=302)
-    image, variant, data = await blocking(images.variant, ctx, image_id, profile)
+    image, variant, data = await blocking(images.variant, ctx, image_id, profile, owner=owner)
     etag = f'"{image.sha256[:16]}-{variant.spec_hash}"'
     return file_response(data, media_type(variant.format), etag, if_none_match)
 
 
-@router.delete("/{image_id}", status_code=204, response_class=Response, responses=errors(404, 503))
-async def delete_image(ctx: Ctx, image_id: ImageId) -> Response:
+@router.delete(
+    "/{image_id}", status_code=204, response_class=Response, responses=errors(401, 403, 404, 503)
+)
+async def delete_image(ctx: Ctx, who: Uploader, image_id: ImageId) -> Response:
     """Delete the image, its variants and (when unshared) its original."""
-    await blocking(images.delete, ctx, image_id)
+    await blocking(images.delete, ctx, image_id, owner=who.owner_scope)
     return Response(status_code=204)
+
+
+@router.get("/{image_id}/events", responses=errors(401, 404, 503))
+async def list_image_events(ctx: Ctx, who: Reader, image_id: ImageId) -> EventPage:
+    """The image's outbox events (webhooks, CDN purges) with their delivery state, oldest first."""
+    found = await blocking(outbox.events_of_image, ctx, image_id, owner=who.owner_scope)
+    return EventPage(items=[EventOut.of(e) for e in found], next_cursor=None)
+
+
+@router.post(
+    "/{image_id}/purge",
+    status_code=202,
+    response_description="Accepted: the purge requests are queued for the CDN.",
+    responses=errors(400, 401, 403, 404, 503),
+)
+async def purge_image(ctx: Ctx, who: Uploader, image_id: ImageId) -> PurgeOut:
+    """Ask the CDN to drop every URL of the image (400 when no CDN is configured)."""
+    queued = await blocking(images.purge_cdn, ctx, image_id, owner=who.owner_scope)
+    return PurgeOut(image_id=image_id, purges_queued=queued)

@@ -1,4 +1,7 @@
-"""/jobs: drop-in compatible with the reference Go job service."""
+"""/jobs: drop-in compatible with the reference Go job service.
+
+A job is an image of the submitting key's owner: other owners' keys get 404 for it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from darkroom.api.auth import Reader, Uploader
 from darkroom.api.body import decode_base64, json_limit, read_json
 from darkroom.api.deps import Ctx, blocking
 from darkroom.api.downloads import media_type
@@ -25,11 +29,11 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
     responses={
         # Not to the download: it is there only once the job is completed.
         202: {"links": links("job_id", "$response.body#/job_id", "get_job")},
-        **errors(400, 413, 415, 422, 503),
+        **errors(400, 401, 403, 413, 415, 422, 503),
     },
     openapi_extra=request_body(("application/json", JobRequest)),
 )
-async def submit_job(request: Request, ctx: Ctx) -> JobSubmitted:
+async def submit_job(request: Request, ctx: Ctx, who: Uploader) -> JobSubmitted:
     """Start a job: base64 `image_data`, `operation` resize|thumbnail, sizes, `output_format`."""
     limit = ctx.limits.max_bytes
     body = await read_json(request, json_limit(limit))
@@ -42,14 +46,15 @@ async def submit_job(request: Request, ctx: Ctx) -> JobSubmitted:
         width=_size(body, "width"),
         height=_size(body, "height"),
         output_format=_string(body, "output_format"),
+        owner=who.acting_owner(None),
     )
     return JobSubmitted.of(job)
 
 
-@router.get("/{job_id}", responses=errors(404, 503))
-async def get_job(ctx: Ctx, job_id: str) -> JobOut:
+@router.get("/{job_id}", responses=errors(401, 404, 503))
+async def get_job(ctx: Ctx, who: Reader, job_id: str) -> JobOut:
     """The job's status and paths."""
-    return JobOut.of(await blocking(jobs.get, ctx, job_id))
+    return JobOut.of(await blocking(jobs.get, ctx, job_id, owner=who.owner_scope))
 
 
 _ATTACHMENT = {"Content-Disposition": header('attachment; filename="{job_id}.{ext}"')}
@@ -60,12 +65,12 @@ _ATTACHMENT = {"Content-Disposition": header('attachment; filename="{job_id}.{ex
     response_class=Response,
     responses={
         200: binary("The processed image.", IMAGE_TYPES, _ATTACHMENT),
-        **errors(404, 503),
+        **errors(401, 404, 503),
     },
 )
-async def download_job(ctx: Ctx, job_id: str) -> Response:
+async def download_job(ctx: Ctx, who: Reader, job_id: str) -> Response:
     """The processed image, once the job is completed."""
-    job, data = await blocking(jobs.output, ctx, job_id)
+    job, data = await blocking(jobs.output, ctx, job_id, owner=who.owner_scope)
     filename = f"{job.image.id}.{(job.variant.format or 'bin').replace('jpeg', 'jpg')}"
     return Response(
         data,

@@ -1,4 +1,8 @@
-"""/v1/profiles: named transformation specs, managed at run time."""
+"""/v1/profiles: named transformation specs, managed at run time.
+
+Any key reads them; writing them (and backfilling) is for admin keys, as profiles are
+shared by every owner.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
+from darkroom.api.auth import Admin, Reader
 from darkroom.api.body import read_json
 from darkroom.api.deps import Ctx, blocking
 from darkroom.api.openapi import errors, links, request_body
@@ -28,15 +33,15 @@ ProfileName = Annotated[
 ]
 
 
-@router.get("", responses=errors(503))
-async def list_profiles(ctx: Ctx) -> ProfilePage:
+@router.get("", responses=errors(401, 503))
+async def list_profiles(ctx: Ctx, who: Reader) -> ProfilePage:
     """Every profile, by name."""
     found = await blocking(profiles.list_profiles, ctx)
     return ProfilePage(items=[ProfileOut.of(p) for p in found], next_cursor=None)
 
 
-@router.get("/{name}", responses=errors(404, 503))
-async def get_profile(ctx: Ctx, name: ProfileName) -> ProfileOut:
+@router.get("/{name}", responses=errors(401, 404, 503))
+async def get_profile(ctx: Ctx, who: Reader, name: ProfileName) -> ProfileOut:
     """One profile."""
     return ProfileOut.of(await blocking(profiles.get_profile, ctx, name))
 
@@ -46,23 +51,25 @@ _PROFILE_LINKS = links("name", "$request.path.name", "get_profile", "backfill", 
 
 @router.put(
     "/{name}",
-    responses={200: {"links": _PROFILE_LINKS}, **errors(400, 409, 413, 422, 503)},
+    responses={200: {"links": _PROFILE_LINKS}, **errors(400, 401, 403, 409, 413, 422, 503)},
     openapi_extra=request_body(("application/json", TransformSpec)),
 )
-async def put_profile(request: Request, ctx: Ctx, name: ProfileName) -> ProfileOut:
+async def put_profile(request: Request, ctx: Ctx, who: Admin, name: ProfileName) -> ProfileOut:
     """Create or replace a profile; the body is its spec (see the README's spec table)."""
     spec = await read_json(request, MAX_PROFILE_BYTES)
     return ProfileOut.of(await blocking(profiles.put_profile, ctx, name, spec))
 
 
-@router.delete("/{name}", status_code=204, response_class=Response, responses=errors(404, 503))
-async def delete_profile(ctx: Ctx, name: ProfileName) -> Response:
+@router.delete(
+    "/{name}", status_code=204, response_class=Response, responses=errors(401, 403, 404, 503)
+)
+async def delete_profile(ctx: Ctx, who: Admin, name: ProfileName) -> Response:
     """Delete a profile; existing variants keep their spec."""
     await blocking(profiles.delete_profile, ctx, name)
     return Response(status_code=204)
 
 
-@router.post("/{name}/backfill", status_code=202, responses=errors(422, 503))
-async def backfill(ctx: Ctx, name: ProfileName) -> BackfillOut:
+@router.post("/{name}/backfill", status_code=202, responses=errors(401, 403, 422, 503))
+async def backfill(ctx: Ctx, who: Admin, name: ProfileName) -> BackfillOut:
     """Produce this profile for every existing image that does not have it yet (422 if unknown)."""
     return BackfillOut(profile=name, images_queued=await blocking(profiles.backfill, ctx, name))

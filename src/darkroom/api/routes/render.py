@@ -1,4 +1,9 @@
-"""/v1/render: signed on-demand transformations of stored or remote images, cached."""
+"""/v1/render: signed on-demand transformations of stored or remote images, cached.
+
+The signature authorises a render: no API key is needed. A key that is sent anyway is
+checked (401 if unknown or revoked), and its owner scope applies to stored images, so a
+key never renders another owner's image (404).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from collections.abc import Callable
 
 from fastapi import APIRouter, Request, Response
 
+from darkroom.api.auth import authenticate, bearer_key, optional_key
 from darkroom.api.deps import blocking
 from darkroom.api.openapi import IMAGE_TYPES, Responses, binary, errors, header, not_modified
 from darkroom.api.render_gate import RenderGate
@@ -19,6 +25,7 @@ from darkroom.api.render_query import (
 from darkroom.errors import Forbidden, InvalidRequest
 from darkroom.imaging import TransformSpec, parse_query
 from darkroom.service import profiles, render
+from darkroom.service.auth import Role
 from darkroom.service.context import Context
 from darkroom.signing import verify
 
@@ -26,6 +33,7 @@ PREFIX = "/v1/render"
 router = APIRouter(prefix=PREFIX, tags=["render"])
 
 CACHE_CONTROL = "public, max-age=31536000, immutable"
+_OPTIONAL_KEY = optional_key(Role.READ)
 
 
 # The handlers read the request directly instead of through FastAPI's parameter injection:
@@ -60,12 +68,13 @@ def _responses(*statuses: int) -> Responses:
 @router.get(
     "",
     response_class=Response,
-    responses=_responses(400, 403, 404, 413, 415, 422, 502, 503, 504),
-    openapi_extra=parameters(REMOTE_URL, *OPTIONS, SIGNATURE, _IF_NONE_MATCH),
+    responses=_responses(400, 401, 403, 404, 413, 415, 422, 502, 503, 504),
+    openapi_extra=parameters(REMOTE_URL, *OPTIONS, SIGNATURE, _IF_NONE_MATCH) | _OPTIONAL_KEY,
 )
 async def render_remote(request: Request) -> Response:
     """Render a remote source from an allow-listed origin: `?url=...&w=...&sig=...`."""
     ctx = _checked(request)
+    await _owner_scope(request, ctx)  # only to refuse a bad key: remote sources have no owner
     url = request.query_params.get("url")
     if not url:
         raise InvalidRequest("Name the remote image with the url parameter.")
@@ -79,26 +88,33 @@ async def render_remote(request: Request) -> Response:
 @router.get(
     "/{image_id}",
     response_class=Response,
-    responses=_responses(403, 404, 413, 415, 422, 503),
-    openapi_extra=parameters(*OPTIONS, SIGNATURE, _IF_NONE_MATCH),
+    responses=_responses(401, 403, 404, 413, 415, 422, 503),
+    openapi_extra=parameters(*OPTIONS, SIGNATURE, _IF_NONE_MATCH) | _OPTIONAL_KEY,
 )
 async def render_stored(request: Request, image_id: str) -> Response:
     """Render a stored image with the transformation in the query string."""
     ctx = _checked(request)
+    owner = await _owner_scope(request, ctx)
     spec = _spec(request, ignore=("sig",))
     accept = _accept(request)
-    return await _respond(request, ctx, lambda: render.plan_stored(ctx, image_id, spec, accept))
+    return await _respond(
+        request,
+        ctx,
+        lambda: render.plan_stored(ctx, image_id, spec, accept, owner=owner),
+        owner=owner,
+    )
 
 
 @router.get(
     "/{image_id}/{profile}",
     response_class=Response,
-    responses=_responses(400, 403, 404, 413, 415, 422, 503),
-    openapi_extra=parameters(SIGNATURE, _IF_NONE_MATCH),
+    responses=_responses(400, 401, 403, 404, 413, 415, 422, 503),
+    openapi_extra=parameters(SIGNATURE, _IF_NONE_MATCH) | _OPTIONAL_KEY,
 )
 async def render_profile(request: Request, image_id: str, profile: str) -> Response:
     """Render a stored image with a named profile's spec."""
     ctx = _checked(request)
+    owner = await _owner_scope(request, ctx)
     extra = [k for k in request.query_params if k != "sig"]
     if extra:
         raise InvalidRequest(f"A profile render takes no options (got {', '.join(extra)}).")
@@ -106,9 +122,17 @@ async def render_profile(request: Request, image_id: str, profile: str) -> Respo
 
     def plan() -> render.Plan:
         spec = profiles.resolve(ctx, [profile])[profile]
-        return render.plan_stored(ctx, image_id, spec, accept)
+        return render.plan_stored(ctx, image_id, spec, accept, owner=owner)
 
-    return await _respond(request, ctx, plan)
+    return await _respond(request, ctx, plan, owner=owner)
+
+
+async def _owner_scope(request: Request, ctx: Context) -> str | None:
+    """The owner scope of the key sent with the request; None (any) when none is sent."""
+    key = bearer_key(request.headers)
+    if key is None:
+        return None  # the signature alone authorises the render
+    return (await authenticate(ctx, key)).owner_scope
 
 
 def _checked(request: Request) -> Context:
@@ -145,7 +169,13 @@ def _check_signature(request: Request, ctx: Context) -> None:
     verify(raw_path.decode("latin-1"), _query(request), keys)
 
 
-async def _respond(request: Request, ctx: Context, plan_fn: Callable[[], render.Plan]) -> Response:
+async def _respond(
+    request: Request,
+    ctx: Context,
+    plan_fn: Callable[[], render.Plan],
+    *,
+    owner: str | None = None,
+) -> Response:
     gate: RenderGate = request.app.state.render_gate
     match = request.headers.get("if-none-match")
     if match is not None:
@@ -159,8 +189,9 @@ async def _respond(request: Request, ctx: Context, plan_fn: Callable[[], render.
         plan = plan_fn()
         return plan, render.produce(ctx, plan)
 
-    # Identical requests (same path, options and Accept) share one render.
-    key = f"{request.scope['path']}?{_query(request)}|{_accept(request)}"
+    # Identical requests (same path, options and Accept) share one render; requests with
+    # another owner scope do not, as each plan checks the image is its owner's.
+    key = f"{owner!r}|{request.scope['path']}?{_query(request)}|{_accept(request)}"
     plan, rendition = await gate.run(key, work)
     headers = _headers(plan) | {"X-Darkroom-Cache": "hit" if rendition.cached else "miss"}
     return Response(rendition.data, media_type=plan.media_type, headers=headers)
