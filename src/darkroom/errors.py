@@ -19,6 +19,8 @@ class DarkroomError(Exception):
     status_code: ClassVar[int] = 500
     retryable: ClassVar[bool] = False
     default_message: ClassVar[str] = "An internal error occurred."
+    retry_after: int | None = None
+    """Seconds after which the same request may succeed (the Retry-After header), if known."""
 
     def __init__(self, message: str | None = None, *, details: Any = None) -> None:
         self.message = message or self.default_message

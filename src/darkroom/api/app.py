@@ -15,6 +15,7 @@ from darkroom.api import openapi, render_fast_path
 from darkroom.api.docs import install_docs
 from darkroom.api.errors import install_error_handlers
 from darkroom.api.methods import MethodsMiddleware
+from darkroom.api.observe import observed
 from darkroom.api.render_gate import RenderGate
 from darkroom.api.routes import dead_letters, health, images, jobs, profiles, render
 from darkroom.service.context import Context
@@ -24,13 +25,26 @@ class DarkroomAPI(FastAPI):
     """FastAPI, with the on-demand render routes answered ahead of its middleware."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve a render request directly; anything else the FastAPI way."""
-        handler = render_fast_path.match(scope)
-        if handler is None:
+        """Serve a render request directly; anything else the FastAPI way; observe both."""
+        if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        metrics = self.state.ctx.metrics
+        found = render_fast_path.match(scope)
+        if found is None:
+
+            async def routed(send: Send) -> None:
+                await super(DarkroomAPI, self).__call__(scope, receive, send)
+
+            await observed(scope, send, metrics, routed)
+            return
+        handler, route = found
         scope["app"] = self  # what Starlette sets for `request.app`
-        await render_fast_path.serve(handler, scope, receive, send)
+
+        async def fast(send: Send) -> None:
+            await render_fast_path.serve(handler, scope, receive, send)
+
+        await observed(scope, send, metrics, fast, route)
 
     def openapi(self) -> dict[str, Any]:
         """FastAPI's document, completed once with what it cannot infer (see `api.openapi`)."""

@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
-from fastapi import Depends, Security
+from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 
 from darkroom.api.deps import Ctx, blocking
+from darkroom.api.observe import facts_of
 from darkroom.errors import Forbidden
-from darkroom.service import auth
+from darkroom.service import auth, ratelimit
 from darkroom.service.auth import Principal, Role
 from darkroom.service.context import Context
 
@@ -55,11 +56,43 @@ async def authenticate(ctx: Context, key: str | None) -> Principal:
 
 
 async def principal(
+    request: Request,
     ctx: Ctx,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
 ) -> Principal:
-    """The principal of the request's key; 401 for a missing (once keys exist) or bad one."""
-    return await authenticate(ctx, credentials.credentials if credentials else None)
+    """The principal of the request's key; 401 for a missing (once keys exist) or bad one.
+
+    Its requests are rate-limited per key (per client address in the open mode), and the
+    request's log event names it.
+    """
+    return await admit(request, ctx, credentials.credentials if credentials else None)
+
+
+async def admit(request: Request, ctx: Context, key: str | None) -> Principal:
+    """Authenticate `key`, name its principal in the request's log event, and rate-limit it."""
+    found = await authenticate(ctx, key)
+    facts = facts_of(request.scope)
+    if facts is not None:
+        facts.principal = found
+    await limit(ctx, f"key:{found.key_id}" if found.key_id else client_bucket(request))
+    return found
+
+
+def client_bucket(request: Request) -> str:
+    """The rate-limit bucket of a request without a key: its client address."""
+    client = request.client
+    return f"addr:{client.host if client else 'unknown'}"
+
+
+async def limit(ctx: Context, bucket: str) -> None:
+    """Take a token from `bucket`, or raise RateLimited (429) with Retry-After."""
+    buckets = ctx.rate_limits
+    if buckets is None:
+        return
+    if isinstance(buckets, ratelimit.LocalBuckets):
+        ratelimit.check(buckets, bucket)  # memory only: no reason to leave the loop
+    else:
+        await blocking(ratelimit.check, buckets, bucket)
 
 
 def requires(role: Role) -> Callable[[Principal], Awaitable[Principal]]:

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from darkroom.api.methods import allow_header
-from darkroom.errors import DarkroomError, Overloaded, Unauthorized, error_body, field_problems
+from darkroom.errors import DarkroomError, Unauthorized, error_body, field_problems
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,8 @@ async def darkroom_error_response(request: Request, exc: Exception) -> JSONRespo
     """The response for a Darkroom error: its status, code and message, and its headers."""
     assert isinstance(exc, DarkroomError)
     headers: dict[str, str] | None = None
-    if isinstance(exc, Overloaded):
-        headers = {"Retry-After": str(exc.retry_after)}
+    if exc.retry_after is not None:
+        headers = {"Retry-After": str(exc.retry_after)}  # 503 overloaded, 429 rate limited
     elif isinstance(exc, Unauthorized):
         headers = {"WWW-Authenticate": CHALLENGE}  # RFC 9110: every 401 names its scheme
     if exc.status_code >= 500:

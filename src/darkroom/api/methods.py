@@ -60,7 +60,13 @@ class MethodsMiddleware:
             return
         method = scope["method"]
         if method == "HEAD":
-            await self.app({**scope, "method": "GET"}, receive, _without_body(send))
+            # A copy: the server reads the original scope's method to send no body.
+            as_get = {**scope, "method": "GET"}
+            try:
+                await self.app(as_get, receive, _without_body(send))
+            finally:
+                if "route" in as_get:  # what routing found, for the request's log event
+                    scope["route"] = as_get["route"]
         elif method == "OPTIONS":
             allowed = allowed_methods(scope["app"].router.routes, scope)
             if not allowed:

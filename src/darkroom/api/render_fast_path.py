@@ -27,8 +27,9 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def match(scope: Scope) -> Handler | None:
-    """The render handler for this request, or None to leave it to the app's routing."""
+def match(scope: Scope) -> tuple[Handler, str] | None:
+    """The render handler for this request and its route template, or None to leave it to
+    the app's routing."""
     if scope["type"] != "http" or scope["method"] != "GET":
         return None
     path: str = scope["path"]
@@ -36,16 +37,17 @@ def match(scope: Scope) -> Handler | None:
     if root and path.startswith(root):
         path = path[len(root) :]
     if path == render.PREFIX:
-        return render.render_remote
+        return render.render_remote, render.PREFIX
     if not path.startswith(render.PREFIX + "/"):
         return None
     parts = path[len(render.PREFIX) + 1 :].split("/")
     if not all(parts):
         return None  # empty segments: the app's routing answers (404)
     if len(parts) == 1:
-        return partial(render.render_stored, image_id=parts[0])
+        return partial(render.render_stored, image_id=parts[0]), f"{render.PREFIX}/{{image_id}}"
     if len(parts) == 2:
-        return partial(render.render_profile, image_id=parts[0], profile=parts[1])
+        handler = partial(render.render_profile, image_id=parts[0], profile=parts[1])
+        return handler, f"{render.PREFIX}/{{image_id}}/{{profile}}"
     return None
 
 

@@ -101,9 +101,9 @@ def serve_http(app: FastAPI, settings: Settings) -> None:
         # configuration would replace it with a second format.
         log_config=None,
         log_level=settings.log_level,
-        # uvicorn formats each access line before its logger drops it: skip that work
-        # when the level would drop it anyway.
-        access_log=settings.log_level in ("info", "debug"),
+        # The API logs one event per request itself (api.observe), with the route, the key
+        # and the request id; uvicorn's access line would say the same thing twice.
+        access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
     )
     GracefulServer(config).run()

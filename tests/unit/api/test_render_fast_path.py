@@ -16,22 +16,29 @@ def scope(path: str, method: str = "GET", root_path: str = "", kind: str = "http
 
 
 def test_the_three_render_routes_are_matched_with_their_parameters() -> None:
-    assert match(scope("/v1/render")) is render.render_remote
-    stored = match(scope("/v1/render/img_1"))
+    assert match(scope("/v1/render")) == (render.render_remote, "/v1/render")
+    found = match(scope("/v1/render/img_1"))
+    assert found is not None
+    stored, route = found
     assert isinstance(stored, partial)
     assert (stored.func, stored.keywords) == (render.render_stored, {"image_id": "img_1"})
-    profile = match(scope("/v1/render/img_1/thumb_200"))
+    assert route == "/v1/render/{image_id}"
+    found = match(scope("/v1/render/img_1/thumb_200"))
+    assert found is not None
+    profile, route = found
     assert isinstance(profile, partial)
     assert (profile.func, profile.keywords) == (
         render.render_profile,
         {"image_id": "img_1", "profile": "thumb_200"},
     )
+    assert route == "/v1/render/{image_id}/{profile}"
 
 
 def test_a_root_path_prefix_is_removed_first() -> None:
     found = match(scope("/images/v1/render/img_1", root_path="/images"))
-    assert isinstance(found, partial)
-    assert found.keywords == {"image_id": "img_1"}
+    assert found is not None
+    assert isinstance(found[0], partial)
+    assert found[0].keywords == {"image_id": "img_1"}
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from fastapi import APIRouter, Request, Response
 
-from darkroom.api.auth import authenticate, bearer_key, optional_key
+from darkroom.api.auth import admit, bearer_key, client_bucket, limit, optional_key
 from darkroom.api.deps import blocking
 from darkroom.api.openapi import IMAGE_TYPES, Responses, binary, errors, header, not_modified
 from darkroom.api.render_gate import RenderGate
@@ -74,7 +74,7 @@ def _responses(*statuses: int) -> Responses:
 async def render_remote(request: Request) -> Response:
     """Render a remote source from an allow-listed origin: `?url=...&w=...&sig=...`."""
     ctx = _checked(request)
-    await _owner_scope(request, ctx)  # only to refuse a bad key: remote sources have no owner
+    await _owner_scope(request, ctx)  # refuses a bad key, limits the rate: no owner here
     url = request.query_params.get("url")
     if not url:
         raise InvalidRequest("Name the remote image with the url parameter.")
@@ -128,11 +128,15 @@ async def render_profile(request: Request, image_id: str, profile: str) -> Respo
 
 
 async def _owner_scope(request: Request, ctx: Context) -> str | None:
-    """The owner scope of the key sent with the request; None (any) when none is sent."""
+    """The owner scope of the key sent with the request; None (any) when none is sent.
+
+    Renders are rate-limited per key, or per client address without one.
+    """
     key = bearer_key(request.headers)
     if key is None:
+        await limit(ctx, client_bucket(request))
         return None  # the signature alone authorises the render
-    return (await authenticate(ctx, key)).owner_scope
+    return (await admit(request, ctx, key)).owner_scope
 
 
 def _checked(request: Request) -> Context:
