@@ -6,6 +6,7 @@ import logging
 import secrets
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -116,16 +117,13 @@ def redis_url() -> str:
 @pytest.mark.slow
 def test_api_processes_sharing_redis_share_the_limit(tmp_path: Path, redis_url: str) -> None:
     shared = {"rate_limit": 1, "redis_url": redis_url, "queue_prefix": f"t{secrets.token_hex(4)}-"}
-    first_run = start_service(tmp_path / "a", **shared)()
-    second_run = start_service(tmp_path / "b", **shared)()
-    first, second = next(first_run), next(second_run)
-    try:
+    with (
+        contextmanager(start_service(tmp_path / "a", **shared))() as first,
+        contextmanager(start_service(tmp_path / "b", **shared))() as second,
+    ):
         codes = [
             first.http.get("/v1/profiles").status_code,
             second.http.get("/v1/profiles").status_code,
             first.http.get("/v1/profiles").status_code,
         ]
-        assert codes == [200, 200, 429]  # one bucket of 2, whichever process answers
-    finally:
-        first_run.close()
-        second_run.close()
+    assert codes == [200, 200, 429]  # one bucket of 2, whichever process answers
