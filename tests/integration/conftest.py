@@ -53,13 +53,13 @@ def start_service(root: Path, **overrides: Any) -> Callable[[], Iterator[Service
     """A factory for a service rooted at `root`."""
 
     def run() -> Iterator[Service]:
-        settings = load_settings(
-            database_url=f"sqlite:///{root / 'darkroom.db'}",
-            storage_url=f"file://{root / 'objects'}",
-            workers=2,
-            reconcile_interval_seconds=0.5,
-            **overrides,
-        )
+        defaults: dict[str, Any] = {
+            "database_url": f"sqlite:///{root / 'darkroom.db'}",
+            "storage_url": f"file://{root / 'objects'}",
+            "workers": 2,
+            "reconcile_interval_seconds": 0.5,
+        }
+        settings = load_settings(**(defaults | overrides))
         runtime = Embedded(settings, retry=FAST_RETRIES)
         with live_server(runtime.app()) as url, httpx.Client(base_url=url, timeout=30) as http:
             yield Service(runtime, http, root)
