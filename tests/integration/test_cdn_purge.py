@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,39 @@ def test_purging_without_a_cdn_says_what_to_configure(tmp_path: Path) -> None:
         image_id = service.upload(read("jpeg-progressive.jpg"), profiles="avatar").json()["id"]
         with pytest.raises(errors.InvalidRequest, match="DARKROOM_CDN_PURGE_BASE"):
             images.purge_cdn(service.runtime.ctx, image_id)
+
+
+def test_a_changed_profile_backfilled_renders_again_and_purges_the_old_variant(
+    tmp_path: Path,
+) -> None:
+    with receiving() as cdn:
+        run = start_service(tmp_path, cdn_purge_base=cdn.url, outbox_interval_seconds=0.05)
+        for service in run():
+            image_id = service.upload(read("jpeg-progressive.jpg"), profiles="thumb_200").json()[
+                "id"
+            ]
+            before = service.wait(image_id)["variants"][0]
+            old_objects = set(service.objects("variants/"))
+            changed = service.http.put(
+                "/v1/profiles/thumb_200", json={"width": 120, "height": 120, "fit": "cover"}
+            )
+            assert changed.status_code == 200
+            queued = service.http.post("/v1/profiles/thumb_200/backfill").json()
+            assert queued["images_queued"] == 1
+            deadline = time.monotonic() + 30
+            while True:
+                after = service.http.get(f"/v1/images/{image_id}").json()
+                variant = after["variants"][0]
+                if variant["status"] == "done" and variant["spec_hash"] != before["spec_hash"]:
+                    break
+                assert time.monotonic() < deadline, after
+                time.sleep(0.05)
+            purged = cdn.wait_for(1)
+            new_objects = set(service.objects("variants/"))
+    assert (variant["width"], variant["height"]) == (120, 120)
+    assert (before["width"], before["height"]) == (200, 200)
+    assert len(new_objects) == 1
+    assert new_objects.isdisjoint(old_objects)  # the old rendition is gone from storage
+    assert [(r.method, r.path) for r in purged] == [
+        ("PURGE", f"/v1/images/{image_id}/variants/thumb_200")
+    ]

@@ -140,7 +140,7 @@ class ProfilePage(Page[ProfileOut]):
 
 
 class BackfillOut(_Out):
-    """How many existing images a backfill queued the profile for."""
+    """How many existing images a backfill queued the profile for (added or rendered again)."""
 
     profile: str
     images_queued: int

@@ -60,7 +60,7 @@ def delete(name: str) -> None:
 
 @app.command("backfill")
 def backfill(name: str) -> None:
-    """Produce a profile for every existing image that lacks it (needs a shared broker)."""
+    """Add a profile where missing, render it again where older (needs a shared broker)."""
     with wired_service("`darkroom profiles backfill`") as ctx:
         count = or_exit(lambda: profiles.backfill(ctx, name))
     typer.echo(f"queued {name} for {count} image(s)")

@@ -10,6 +10,7 @@ from typing import Any
 from darkroom.db.engine import transaction
 from darkroom.db.repo import images as image_rows
 from darkroom.db.repo import profiles as profile_rows
+from darkroom.db.repo import variants as variant_rows
 from darkroom.db.schema import Profile
 from darkroom.errors import Conflict, InvalidRequest, NotFound, UnknownProfile
 from darkroom.imaging import TransformSpec
@@ -114,8 +115,17 @@ def resolve(ctx: Context, names: Iterable[str] | None) -> dict[str, TransformSpe
 
 
 def backfill(ctx: Context, name: str) -> int:
-    """Request `name` for every existing image that lacks it; how many images were queued."""
+    """Bring every image up to the profile's current spec: add it where it is missing, render
+    it again where an older spec made it; how many images were queued.
+
+    A re-rendered variant keeps serving its old output until the new one is recorded; then
+    the old object is deleted and its URL purged from the CDN (service.variants).
+    """
     spec = resolve(ctx, [name])[name]
+    return _add_missing(ctx, name, spec) + _renew_stale(ctx, name, spec)
+
+
+def _add_missing(ctx: Context, name: str, spec: TransformSpec) -> int:
     wanted = [image_rows.NewVariant(name, spec.canonical(), spec.spec_hash)]
     queued, after = 0, None
     while True:
@@ -130,5 +140,25 @@ def backfill(ctx: Context, name: str) -> int:
             except (Conflict, NotFound):
                 continue  # added or deleted meanwhile: nothing to do
             ctx.tasks().dispatch(image_id)
+            queued += 1
+        after = batch[-1]
+
+
+def _renew_stale(ctx: Context, name: str, spec: TransformSpec) -> int:
+    queued, after = 0, None
+    while True:
+        with transaction(ctx.sessions) as session:
+            batch = variant_rows.stale_variants(session, name, spec.spec_hash, after_id=after)
+        if not batch:
+            return queued
+        for variant_id in batch:
+            try:
+                with transaction(ctx.sessions) as session:
+                    variant_rows.requeue_variant(
+                        session, variant_id, spec=spec.canonical(), spec_hash=spec.spec_hash
+                    )
+            except NotFound:
+                continue  # its image was deleted meanwhile
+            ctx.tasks().transform(variant_id)
             queued += 1
         after = batch[-1]

@@ -38,9 +38,14 @@ def public_paths(image_id: str, profiles: Iterable[str]) -> list[str]:
     """
     quoted = quote(image_id, safe="")
     paths = [f"/v1/images/{quoted}/original"]
-    paths += [f"/v1/images/{quoted}/variants/{quote(p, safe='')}" for p in sorted(profiles)]
+    paths += [variant_path(image_id, profile) for profile in sorted(profiles)]
     paths.append(f"/v1/render/{quoted}")
     return paths
+
+
+def variant_path(image_id: str, profile: str) -> str:
+    """The public path of one variant's bytes."""
+    return f"/v1/images/{quote(image_id, safe='')}/variants/{quote(profile, safe='')}"
 
 
 def record(session: Session, settings: Settings, image_id: str, paths: Iterable[str]) -> int:

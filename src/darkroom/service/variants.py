@@ -19,6 +19,7 @@ from darkroom.errors import NotFound
 from darkroom.imaging import Rendered, render
 from darkroom.imaging.formats import TRAITS
 from darkroom.retry import GiveUp, Retry, describe
+from darkroom.service import purge
 from darkroom.service.context import Context
 from darkroom.storage import variant_key
 
@@ -114,10 +115,17 @@ def _process(ctx: Context, variant_id: str) -> Outcome:
                 format=result.format.value,
             )
             _record_completion(session, change)
+            replaced = claimed.output_key if claimed.output_key != key else None
+            if replaced is not None:
+                # Rendered anew with a newer spec: the CDN's copy of the old one must go.
+                path = purge.variant_path(claimed.image_id, claimed.profile)
+                purge.record(session, ctx.settings, claimed.image_id, [path])
     except NotFound:
         # The image was deleted while we rendered: do not leave its output behind.
         ctx.outputs.delete(key)
         return Outcome(variant_id, None)
+    if replaced is not None:
+        ctx.outputs.delete(replaced)
     return Outcome(variant_id, Status.DONE, claimed=claimed)
 
 

@@ -71,5 +71,5 @@ async def delete_profile(ctx: Ctx, who: Admin, name: ProfileName) -> Response:
 
 @router.post("/{name}/backfill", status_code=202, responses=errors(401, 403, 422, 503))
 async def backfill(ctx: Ctx, who: Admin, name: ProfileName) -> BackfillOut:
-    """Produce this profile for every existing image that does not have it yet (422 if unknown)."""
+    """Bring every image up to this profile's spec: add it, or render it again (422 if unknown)."""
     return BackfillOut(profile=name, images_queued=await blocking(profiles.backfill, ctx, name))

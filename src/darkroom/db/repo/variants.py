@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
@@ -239,10 +240,20 @@ def _image_id_of(session: Session, variant_id: str) -> str:
     return image_id
 
 
-def requeue_variant(session: Session, variant_id: str, *, now: datetime | None = None) -> None:
-    """Give a failed variant a fresh start (pending, no attempts yet), e.g. to replay it."""
+def requeue_variant(
+    session: Session,
+    variant_id: str,
+    *,
+    spec: dict[str, Any] | None = None,
+    spec_hash: str | None = None,
+    now: datetime | None = None,
+) -> str:
+    """Give a variant a fresh start (pending, no attempts yet), to replay it or, with a new
+    `spec`, to render it again; its image's id. The old output stays until the new one is
+    recorded, so that it can be replaced (and purged) then."""
     now = now or utcnow()
     image_id = _image_id_of(session, variant_id)
+    renewed = {} if spec is None else {"spec": spec, "spec_hash": spec_hash}
     session.execute(
         sa.update(ImageVariant)
         .where(ImageVariant.id == variant_id)
@@ -253,9 +264,23 @@ def requeue_variant(session: Session, variant_id: str, *, now: datetime | None =
             next_attempt_at=None,
             lease_until=None,
             updated_at=now,
+            **renewed,
         )
     )
     refresh_image_status(session, image_id, now=now)
+    return image_id
+
+
+def stale_variants(
+    session: Session, profile: str, spec_hash: str, *, after_id: str | None = None, limit: int = 500
+) -> list[str]:
+    """Ids of `profile`'s variants made with another spec than `spec_hash`, in id order."""
+    stmt = sa.select(ImageVariant.id).where(
+        ImageVariant.profile == profile, ImageVariant.spec_hash != spec_hash
+    )
+    if after_id is not None:
+        stmt = stmt.where(ImageVariant.id > after_id)
+    return list(session.scalars(stmt.order_by(ImageVariant.id).limit(limit)))
 
 
 def count_by_status(session: Session) -> dict[Status, int]:
