@@ -78,8 +78,16 @@ def test_a_changed_profile_backfilled_renders_again_and_purges_the_old_variant(
                 "/v1/profiles/thumb_200", json={"width": 120, "height": 120, "fit": "cover"}
             )
             assert changed.status_code == 200
+            stale = service.http.get(f"/v1/images/{image_id}/variants/thumb_200")
+            service.runtime.worker.pause()  # hold the new rendering back for a moment
             queued = service.http.post("/v1/profiles/thumb_200/backfill").json()
             assert queued["images_queued"] == 1
+            # While it waits to be rendered again, the previous rendition is still served.
+            waiting = service.http.get(f"/v1/images/{image_id}").json()["variants"][0]
+            assert waiting["status"] == "pending"
+            meanwhile = service.http.get(f"/v1/images/{image_id}/variants/thumb_200")
+            assert (meanwhile.status_code, meanwhile.content) == (200, stale.content)
+            service.runtime.worker.resume()
             deadline = time.monotonic() + 30
             while True:
                 after = service.http.get(f"/v1/images/{image_id}").json()

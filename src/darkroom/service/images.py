@@ -228,7 +228,10 @@ def _finished_variant(image: ImageRecord, profile: str) -> VariantRecord:
     found = image.variant(profile)
     if found is None:
         raise NotFound(f"Image {image_id} has no variant {profile!r}.")
-    if found.status is not Status.DONE or found.output_key is None:
+    # A variant being rendered again (a backfill after a profile change) still has its
+    # previous output: that is served until the new one replaces it.
+    rerendering = found.status in (Status.PENDING, Status.PROCESSING)
+    if found.output_key is None or not (found.status is Status.DONE or rerendering):
         raise NotFound(
             f"Variant {profile!r} of image {image_id} is {found.status.value}, not done yet.",
             details={"status": found.status.value, "error": found.error_msg},
