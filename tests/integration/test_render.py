@@ -271,7 +271,7 @@ def origin() -> Iterator[int]:
 def test_remote_sources(tmp_path: Path, origin: int, spy: RenderSpy) -> None:
     settings = {
         "allow_unsigned": True,
-        "render_allow_hosts": ["localhost"],
+        "render_allow_hosts": [f"localhost:{origin}"],
         "max_upload_bytes": 1_000_000,
     }
     for service in start_service(tmp_path, **settings)():

@@ -42,9 +42,32 @@ def normalize_host(host: str) -> str:
     return name
 
 
+_PORT_SUFFIX = re.compile(r"^(?P<host>\[[^\]]*\]|[^:]*):(?P<port>[0-9]{1,5})$")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def split_pattern(pattern: str) -> tuple[str, int | None]:
+    """An allow-list entry's host pattern and its port (None: the scheme's default port)."""
+    found = _PORT_SUFFIX.match(pattern.strip())
+    if found is None:
+        return pattern.strip(), None
+    port = int(found["port"])
+    if not 0 < port < 65536:
+        raise ValueError(f"{pattern!r}: port {port} is not a valid TCP port")
+    return found["host"], port
+
+
 def normalize_pattern(pattern: str) -> str:
-    """The canonical form of an allow-list pattern: a host, an IP, or `*.` and a domain."""
-    text = pattern.strip()
+    """The canonical form of an allow-list entry: a host, an IP, or `*.` and a domain, each
+    optionally with `:port` (an origin); IPv6 with a port is written `[::1]:8080`."""
+    text, port = split_pattern(pattern)
+    host = _normalize_host_pattern(pattern, text)
+    if port is None:
+        return host
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _normalize_host_pattern(pattern: str, text: str) -> str:
     if "/" in text:
         raise ValueError(f"{pattern!r}: address ranges are not supported; list hosts or IPs")
     wildcard = text.startswith("*.")
@@ -70,7 +93,7 @@ def host_matches(pattern: str, host: str) -> bool:
     trailing dot. IP patterns match the same IP written as the URL's host only; they say
     nothing about the addresses a host name resolves to.
     """
-    wanted = normalize_pattern(pattern)
+    wanted = normalize_pattern(split_pattern(pattern)[0])
     name = normalize_host(host)
     if wanted.startswith("*."):
         return name.endswith(wanted[1:])
@@ -99,8 +122,10 @@ class FetchPolicy:
     the address checks, not the port, are what keep fetches off internal services. Set
     e.g. `(80, 443)` to confine fetches further.
 
-    `allow_hosts_setting` names the setting that fills `allow_hosts`, so that refusals
-    tell the operator which variable to change.
+    With `require_allow_list`, an entry names an origin: `host` alone allows the scheme's
+    default port only, `host:port` that port, so an allow-listed host cannot be used to
+    probe its other ports. `allow_hosts_setting` names the setting that fills
+    `allow_hosts`, so that refusals tell the operator which variable to change.
     """
 
     allow_hosts: tuple[str, ...] = ()
@@ -113,6 +138,8 @@ class FetchPolicy:
     schemes: tuple[str, ...] = ("http", "https")
     ports: tuple[int, ...] | None = None
     allow_hosts_setting: str = "DARKROOM_URL_FETCH_ALLOW_HOSTS"
+    own_address: tuple[str, int] | None = None
+    """Where this service listens (host, port): never fetched, whatever the allow-list says."""
 
     def __post_init__(self) -> None:
         for name in ("connect_timeout", "read_timeout", "total_timeout"):
@@ -132,5 +159,14 @@ class FetchPolicy:
         object.__setattr__(self, "allow_hosts", tuple(map(normalize_pattern, self.allow_hosts)))
 
     def allows_host(self, host: str) -> bool:
-        """Whether `host` matches one of the allow-list patterns."""
+        """Whether `host` matches one of the allow-list entries, whatever their ports."""
         return any(host_matches(pattern, host) for pattern in self.allow_hosts)
+
+    def allows_origin(self, scheme: str, host: str, port: int) -> bool:
+        """Whether an entry names this origin: its host, and its port (an entry without one
+        names the scheme's default port only)."""
+        for entry in self.allow_hosts:
+            pattern, wanted = split_pattern(entry)
+            if host_matches(pattern, host) and port == (wanted or DEFAULT_PORTS.get(scheme)):
+                return True
+        return False

@@ -25,14 +25,27 @@ def vet(target: Target, policy: FetchPolicy) -> tuple[IPAddress, ...]:
     looks like.
     """
     allowed = policy.allows_host(target.host)
-    if policy.require_allow_list and not allowed:
+    if policy.require_allow_list and not policy.allows_origin(
+        target.url.scheme, target.host, target.port
+    ):
+        what, entry = (
+            (f"port {target.port} of {target.host}", f"{target.host}:{target.port}")
+            if allowed
+            else (f"the host {target.host}", "it")
+        )
         raise FetchForbidden(
-            f"{target.subject}: the host {target.host} is not allow-listed; "
-            f"add it to {policy.allow_hosts_setting} to allow.",
-            details={"url": str(target.url), "host": target.host},
+            f"{target.subject}: {what} is not allow-listed; add {entry} to "
+            f"{policy.allow_hosts_setting} to allow.",
+            details={"url": str(target.url), "host": target.host, "port": target.port},
         )
     addresses = (target.address,) if target.address is not None else resolve(target)
     for address in addresses:
+        if _is_own_address(address, target.port, policy):
+            raise FetchForbidden(
+                f"{target.subject}: {target.host} port {target.port} is this service itself, "
+                "which it never fetches.",
+                details={"url": str(target.url), "host": target.host, "port": target.port},
+            )
         kind = classify(address)
         if kind is AddressClass.PUBLIC:
             continue
@@ -87,3 +100,37 @@ def resolve(target: Target) -> tuple[IPAddress, ...]:
             details={"url": str(target.url), "host": target.host},
         )
     return tuple(addresses)
+
+
+def _is_own_address(address: IPAddress, port: int, policy: FetchPolicy) -> bool:
+    """Whether `address:port` reaches this service's own listening socket."""
+    if policy.own_address is None:
+        return False
+    host, own_port = policy.own_address
+    if port != own_port:
+        return False
+    bound = parse_address(host)
+    if bound is None:  # a name, e.g. localhost: whatever it resolves to
+        try:
+            infos = socket.getaddrinfo(host, own_port, type=socket.SOCK_STREAM)
+        except OSError:
+            return False
+        return any(parse_address(str(info[4][0])) == address for info in infos)
+    if bound.is_unspecified:
+        # Bound to every interface: loopback and the machine's own addresses all reach it.
+        return address.is_loopback or address in _local_addresses()
+    return address == bound
+
+
+def _local_addresses() -> set[IPAddress]:
+    """The addresses this machine's name resolves to (its interfaces, as far as DNS says)."""
+    found: set[IPAddress] = set()
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, type=socket.SOCK_STREAM)
+    except OSError:
+        return found
+    for info in infos:
+        address = parse_address(str(info[4][0]))
+        if address is not None:
+            found.add(address)
+    return found

@@ -112,6 +112,7 @@ def build_context(settings: Settings, *, retry: RetryPolicy = DEFAULT_POLICY) ->
             read_timeout=settings.url_fetch_timeout_seconds,
             total_timeout=settings.url_fetch_timeout_seconds * 3,
             max_bytes=limits.max_bytes,
+            own_address=(settings.host, settings.port),
         ),
     )
     registry.register(QueueDepthCollector(lambda: queue_depth(ctx)))

@@ -39,9 +39,15 @@ class GiveUp(Exception):
     """The event can never be delivered (its image is gone, say): stop trying."""
 
 
-def destination_policy(allow_hosts: tuple[str, ...], timeout: float, setting: str) -> FetchPolicy:
+def destination_policy(
+    allow_hosts: tuple[str, ...],
+    timeout: float,
+    setting: str,
+    own_address: tuple[str, int] | None = None,
+) -> FetchPolicy:
     """URL ingestion's address rules with this destination's allow-list and timeout."""
     return FetchPolicy(
+        own_address=own_address,
         allow_hosts=allow_hosts,
         connect_timeout=min(5.0, timeout),
         read_timeout=timeout,

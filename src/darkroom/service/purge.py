@@ -85,7 +85,12 @@ def request(ctx: Context, event: Due) -> Request:
         for url in (settings.cdn_purge_base, settings.cdn_purge_endpoint)
         if url and (host := urlsplit(url).hostname)
     )
-    policy = destination_policy(hosts, settings.webhook_timeout_seconds, "DARKROOM_CDN_PURGE_*")
+    policy = destination_policy(
+        hosts,
+        settings.webhook_timeout_seconds,
+        "DARKROOM_CDN_PURGE_*",
+        ctx.fetch_policy.own_address,
+    )
     if event.payload.get("method") == METHOD_POST:
         body = json.dumps({"urls": event.payload.get("urls", [])}).encode("utf-8")
         return Request(METHOD_POST, body, {"Content-Type": "application/json"}, policy)

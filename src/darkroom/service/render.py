@@ -231,6 +231,7 @@ def _remote_policy(ctx: Context) -> FetchPolicy:
         total_timeout=base.total_timeout,
         max_bytes=ctx.limits.max_bytes,
         allow_hosts_setting="DARKROOM_RENDER_ALLOW_HOSTS",
+        own_address=base.own_address,
     )
 
 

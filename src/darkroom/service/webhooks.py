@@ -29,6 +29,7 @@ def policy(ctx: Context) -> FetchPolicy:
         tuple(settings.webhook_allow_hosts),
         settings.webhook_timeout_seconds,
         "DARKROOM_WEBHOOK_ALLOW_HOSTS",
+        ctx.fetch_policy.own_address,
     )
 
 

@@ -161,8 +161,9 @@ class Settings(BaseSettings):
     render_allow_hosts: HostPatterns = Field(
         default=(),
         description="Comma-separated origins that on-demand render may fetch remote sources "
-        "from (GET /v1/render?url=...): host names, *.domain patterns or IP addresses. "
-        "Empty: remote sources are off.",
+        "from (GET /v1/render?url=...): host names, *.domain patterns or IP addresses, each "
+        "allowing the default ports (80, 443) only unless written host:port. Empty: remote "
+        "sources are off.",
     )
     render_cache: bool = Field(
         default=True,

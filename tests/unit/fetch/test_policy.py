@@ -55,7 +55,9 @@ def test_host_patterns(pattern: str, host: str, expected: bool) -> None:
         ("*.10.0.0.1", "not an IP address"),
         ("127.1", "a.b.c.d"),
         ("0x7f000001", "a.b.c.d"),
-        ("images.example.com:8080", "not a valid host"),
+        ("images.example.com:0", "not a valid TCP port"),
+        ("images.example.com:99999", "not a valid TCP port"),
+        ("images.example.com:http", "not a valid host"),
         ("exa mple.com", "not a valid host"),
         ("-leading.example.com", "not a valid host"),
         ("a..b", "not a valid host"),
@@ -99,3 +101,17 @@ def test_defaults() -> None:
     assert (policy.schemes, policy.ports, policy.max_redirects) == (("http", "https"), None, 3)
     assert not policy.require_allow_list
     assert policy.allow_hosts == ()
+
+
+def test_entries_name_origins_a_bare_host_only_its_default_ports() -> None:
+    policy = FetchPolicy(allow_hosts=("Img.Test", "*.cdn.test:8443", "[::1]:9000"))
+    assert policy.allow_hosts == ("img.test", "*.cdn.test:8443", "[::1]:9000")
+    assert policy.allows_origin("http", "img.test", 80)
+    assert policy.allows_origin("https", "img.test", 443)
+    assert not policy.allows_origin("http", "img.test", 8080)  # no probing of other ports
+    assert not policy.allows_origin("http", "img.test", 443)
+    assert policy.allows_origin("https", "eu.cdn.test", 8443)
+    assert not policy.allows_origin("https", "eu.cdn.test", 443)
+    assert policy.allows_origin("http", "::1", 9000)
+    assert policy.allows_host("img.test")
+    assert policy.allows_host("eu.cdn.test")

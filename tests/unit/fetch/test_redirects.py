@@ -99,7 +99,7 @@ def test_with_a_required_allow_list_a_redirect_elsewhere_is_refused_before_dns(
 ) -> None:
     fake_dns.answer("origin.test", ("127.0.0.1",))
     fake_dns.answer("elsewhere.test", ("93.184.215.14",))
-    policy = loopback_policy(allow_hosts=("origin.test",), require_allow_list=True)
+    policy = loopback_policy(allow_hosts=(f"origin.test:{origin.port}",), require_allow_list=True)
     with pytest.raises(
         FetchForbidden, match=re.escape("the host elsewhere.test is not allow-listed")
     ):

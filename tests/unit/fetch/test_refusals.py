@@ -9,7 +9,7 @@ import pytest
 
 from darkroom.errors import InvalidRequest
 from darkroom.fetch import FetchFailed, FetchForbidden, FetchPolicy, FetchUnavailable, fetch
-from tests.unit.fetch.conftest import FakeDns, Network
+from tests.unit.fetch.conftest import IMAGE, FakeDns, Network
 from tests.unit.fetch.origin import Origin
 
 SETTING = "DARKROOM_URL_FETCH_ALLOW_HOSTS"
@@ -156,3 +156,12 @@ def test_bad_urls_are_invalid_requests_without_network(url: str, network: Networ
         fetch(url, FetchPolicy(allow_hosts=("127.0.0.1",)))
     assert network.lookups == []
     assert network.connections == []
+
+
+@pytest.mark.parametrize("bound", ["127.0.0.1", "0.0.0.0", "localhost"])
+def test_the_service_never_fetches_its_own_listening_address(origin: Origin, bound: str) -> None:
+    own = FetchPolicy(allow_hosts=("127.0.0.1",), own_address=(bound, origin.port))
+    with pytest.raises(FetchForbidden, match="is this service itself"):
+        fetch(origin.url("/image.jpg"), own)
+    elsewhere = FetchPolicy(allow_hosts=("127.0.0.1",), own_address=(bound, origin.port + 1))
+    assert fetch(origin.url("/image.jpg"), elsewhere).content == IMAGE
