@@ -23,7 +23,8 @@ T = TypeVar("T")
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # from_attributes: a model whose fields are a record's own is read straight from it.
+    model_config = ConfigDict(frozen=True, from_attributes=True)
 
 
 class ErrorDetail(_Out):
@@ -82,18 +83,7 @@ class EventOut(_Out):
     @classmethod
     def of(cls, event: EventRecord) -> EventOut:
         """The view of an outbox event."""
-        return cls(
-            id=event.id,
-            kind=cast(EventKind, event.kind),
-            target=event.target,
-            attempts=event.attempts,
-            delivered_at=event.delivered_at,
-            given_up_at=event.given_up_at,
-            next_attempt_at=event.next_attempt_at,
-            last_status=event.last_status,
-            last_error=event.last_error,
-            created_at=event.created_at,
-        )
+        return cls.model_validate(event)
 
 
 class EventPage(Page[EventOut]):
@@ -125,14 +115,7 @@ class ProfileOut(_Out):
     @classmethod
     def of(cls, profile: ProfileView) -> ProfileOut:
         """The view of a profile."""
-        return cls(
-            name=profile.name,
-            spec=profile.spec,
-            spec_hash=profile.spec_hash,
-            version=profile.version,
-            created_at=profile.created_at,
-            updated_at=profile.updated_at,
-        )
+        return cls.model_validate(profile)
 
 
 class ProfilePage(Page[ProfileOut]):
@@ -163,18 +146,7 @@ class DeadLetterOut(_Out):
     @classmethod
     def of(cls, letter: DeadLetterRecord) -> DeadLetterOut:
         """The view of a dead letter."""
-        return cls(
-            id=letter.id,
-            kind=letter.kind,
-            image_id=letter.image_id,
-            variant_id=letter.variant_id,
-            reason=letter.reason,
-            error_code=letter.error_code,
-            attempts=letter.attempts,
-            payload=letter.payload,
-            created_at=letter.created_at,
-            replayed_at=letter.replayed_at,
-        )
+        return cls.model_validate(letter)
 
 
 class DeadLetterPage(Page[DeadLetterOut]):
