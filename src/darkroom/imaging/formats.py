@@ -16,6 +16,9 @@ class ImageFormat(StrEnum):
     AVIF = "avif"
     HEIF = "heif"
     TIFF = "tiff"
+    BMP = "bmp"
+    ICO = "ico"
+    CUR = "cur"
     SVG = "svg"
     PDF = "pdf"
 
@@ -47,6 +50,13 @@ TRAITS: dict[ImageFormat, FormatTraits] = {
     ImageFormat.TIFF: FormatTraits(
         "image/tiff", "tiff", alpha=True, animation=False, writable=True
     ),
+    ImageFormat.BMP: FormatTraits("image/bmp", "bmp", alpha=True, animation=False, writable=False),
+    ImageFormat.ICO: FormatTraits(
+        "image/vnd.microsoft.icon", "ico", alpha=True, animation=False, writable=False
+    ),
+    ImageFormat.CUR: FormatTraits(
+        "image/x-win-bitmap", "cur", alpha=True, animation=False, writable=False
+    ),
     ImageFormat.SVG: FormatTraits(
         "image/svg+xml", "svg", alpha=True, animation=False, writable=False
     ),
@@ -56,23 +66,29 @@ TRAITS: dict[ImageFormat, FormatTraits] = {
 }
 
 _AVIF_BRANDS = {b"avif", b"avis"}
+AVIF_SEQUENCE_BRAND = b"avis"
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
+_DIB_HEADER_SIZES = {12, 40, 52, 56, 64, 108, 124}
 _SVG_PREFIXES = (b"<svg", b"<?xml", b"<!doctype svg", b"<!--")
 
 
 def sniff(data: bytes) -> ImageFormat | None:
     """The format announced by the leading bytes, or None: names and declared types are ignored."""
     head = data[:64]
-    if head.startswith(b"\xff\xd8\xff"):
-        return ImageFormat.JPEG
+    if head.startswith(b"\xff\xd8") and b"\xff" in head[2:]:
+        return ImageFormat.JPEG  # SOI, then a marker (libjpeg skips junk before it)
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return ImageFormat.PNG
     if head[:6] in (b"GIF87a", b"GIF89a"):
         return ImageFormat.GIF
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return ImageFormat.WEBP
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return ImageFormat.TIFF
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return ImageFormat.TIFF  # classic TIFF, then BigTIFF (64-bit offsets)
+    if head[:2] == b"BM" and _looks_like_bmp(head):
+        return ImageFormat.BMP
+    if head[:4] in (b"\x00\x00\x01\x00", b"\x00\x00\x02\x00") and _looks_like_icon(head):
+        return ImageFormat.ICO if head[2] == 1 else ImageFormat.CUR
     if head.startswith(b"%PDF-"):
         return ImageFormat.PDF
     if head[4:8] == b"ftyp":
@@ -82,17 +98,38 @@ def sniff(data: bytes) -> ImageFormat | None:
     return None
 
 
-def _sniff_isobmff(data: bytes) -> ImageFormat | None:
-    # The ftyp box lists a major brand and compatible brands; AVIF files often carry
-    # "mif1" too, so AVIF brands win over the generic HEIF ones.
+def brands(data: bytes) -> set[bytes]:
+    """The major and compatible brands of an ISO-BMFF (HEIF, AVIF) file's ftyp box."""
+    if data[4:8] != b"ftyp":
+        return set()
     box_size = int.from_bytes(data[0:4], "big")
     box_end = min(max(box_size, 16), len(data), 256)
-    brands = {data[8:12]} | {data[i : i + 4] for i in range(16, box_end - 3, 4)}
-    if brands & _AVIF_BRANDS:
+    return {data[8:12]} | {data[i : i + 4] for i in range(16, box_end - 3, 4)}
+
+
+def _sniff_isobmff(data: bytes) -> ImageFormat | None:
+    # AVIF files often carry "mif1" too, so AVIF brands win over the generic HEIF ones.
+    found = brands(data)
+    if found & _AVIF_BRANDS:
         return ImageFormat.AVIF
-    if brands & _HEIF_BRANDS:
+    if found & _HEIF_BRANDS:
         return ImageFormat.HEIF
     return None
+
+
+def _looks_like_bmp(head: bytes) -> bool:
+    # "BM" alone is too weak: also ask for a known DIB header size and a single plane.
+    header_size = int.from_bytes(head[14:18], "little")
+    planes_at = 22 if header_size == 12 else 26
+    planes = int.from_bytes(head[planes_at : planes_at + 2], "little")
+    return header_size in _DIB_HEADER_SIZES and planes == 1
+
+
+def _looks_like_icon(head: bytes) -> bool:
+    # ICONDIR: reserved 0, type 1 (icon) or 2 (cursor), at least one entry whose
+    # reserved byte is 0.
+    count = int.from_bytes(head[4:6], "little")
+    return count > 0 and len(head) >= 22 and head[9] == 0
 
 
 def _looks_like_svg(data: bytes) -> bool:

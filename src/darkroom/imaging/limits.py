@@ -15,6 +15,9 @@ DEFAULT_INPUT_FORMATS: frozenset[ImageFormat] = frozenset(
         ImageFormat.AVIF,
         ImageFormat.HEIF,
         ImageFormat.TIFF,
+        ImageFormat.BMP,
+        ImageFormat.ICO,
+        ImageFormat.CUR,
     }
 )
 

@@ -8,14 +8,16 @@ from typing import Any
 
 import pyvips
 
-from darkroom.errors import CorruptImage, TooManyPixels
-from darkroom.imaging._vips import LOAD_OPTIONS, libvips_errors
+from darkroom.errors import TooManyPixels
+from darkroom.imaging import load
+from darkroom.imaging._vips import int_field
 from darkroom.imaging.colors import NAMED_COLOURS
 from darkroom.imaging.encode import Animation, encode, output_format
 from darkroom.imaging.formats import TRAITS, ImageFormat
 from darkroom.imaging.geometry import Plan, plan
 from darkroom.imaging.limits import DEFAULT_LIMITS, Limits
 from darkroom.imaging.probe import ImageInfo, probe
+from darkroom.imaging.refusals import Stage, refusing
 from darkroom.imaging.spec import TransformSpec
 from darkroom.imaging.steps import Context, run_steps
 from darkroom.imaging.watermark import Watermarker
@@ -71,7 +73,7 @@ def render(
     geometry = plan(spec, info, animated=animated)
     watermarker = Watermarker(spec.watermark, spec.dpr, limits) if spec.watermark else None
     ctx = _context(spec, geometry, fmt, watermarker)
-    with libvips_errors(CorruptImage, f"The {info.format.name} image cannot be decoded"):
+    with refusing(data, info.format, Stage.DECODE):
         image = _decode(data, spec, info, geometry, animated)
         frames = _frame_count(image) if animated else 1
         animation = _animation(image, frames) if frames > 1 else None
@@ -100,7 +102,6 @@ def _context(
 def _decode(
     data: bytes, spec: TransformSpec, info: ImageInfo, geometry: Plan, animated: bool
 ) -> pyvips.Image:
-    load_options = LOAD_OPTIONS + (",n=-1" if animated else "")
     width, height = geometry.resize
     options: dict[str, Any] = {"height": height, "size": geometry.size}
     if info.needs_colour_transform:
@@ -112,10 +113,10 @@ def _decode(
         options["crop"] = geometry.smart_crop
     if spec.crop is None:
         # Shrink-on-load: the decoder produces (close to) the target size directly.
-        return pyvips.Image.thumbnail_buffer(
-            data, width, no_rotate=not spec.auto_orient, option_string=load_options, **options
+        return load.thumbnail(
+            data, info, width, all_frames=animated, no_rotate=not spec.auto_orient, **options
         )
-    image = pyvips.Image.new_from_buffer(data, load_options)
+    image = load.open_image(data, info, all_frames=animated)
     if spec.auto_orient:
         image = image.autorot()
     crop = spec.crop
@@ -144,10 +145,10 @@ def _frame_count(image: pyvips.Image) -> int:
 
 
 def _animation(image: pyvips.Image, frames: int) -> Animation:
-    fields = set(image.get_fields())
-    delay = list(image.get("delay")) if "delay" in fields else []
+    has_delay = image.get_typeof("delay") == pyvips.GValue.array_int_type
+    delay = list(image.get("delay")) if has_delay else []
     # GIF reports "play N times" up to 65536; WebP stores at most 65535 (0 = forever).
-    loop = min(int(image.get("loop")), 65535) if "loop" in fields else 0
+    loop = min(int_field(image, "loop", 0), 65535)
     if len(delay) != frames:
         delay = (delay + [100] * frames)[:frames]
     return Animation(frames, delay, loop)

@@ -13,10 +13,20 @@ from darkroom.errors import (
     TooManyPixels,
     UnsupportedFormat,
 )
-from darkroom.imaging._vips import LOAD_OPTIONS, allow_svg, libvips_errors
-from darkroom.imaging.formats import TRAITS, ImageFormat, sniff
+from darkroom.imaging import _heif, _pillow
+from darkroom.imaging._foreign import Decoder, Header
+from darkroom.imaging._vips import (
+    LOAD_OPTIONS,
+    allow_svg,
+    blob_field,
+    int_field,
+    libvips_bytes,
+    text_field,
+)
+from darkroom.imaging.formats import AVIF_SEQUENCE_BRAND, TRAITS, ImageFormat, brands, sniff
 from darkroom.imaging.icc import is_srgb
 from darkroom.imaging.limits import DEFAULT_LIMITS, Limits
+from darkroom.imaging.refusals import Stage, refusing, unsupported_variant
 
 _LOADERS: dict[ImageFormat, tuple[str, ...]] = {
     ImageFormat.JPEG: ("jpegload", "uhdrload"),
@@ -29,9 +39,10 @@ _LOADERS: dict[ImageFormat, tuple[str, ...]] = {
     ImageFormat.SVG: ("svgload",),
     ImageFormat.PDF: ("pdfload",),
 }
-DECODABLE_HEIF_COMPRESSIONS = frozenset({"av1"})
-"""The bundled libheif decodes AV1 (AVIF) only: HEVC-coded HEIC has no decoder in it."""
-ANIMATED_FORMATS = frozenset({ImageFormat.GIF, ImageFormat.WEBP})
+PILLOW_FORMATS = frozenset({ImageFormat.BMP, ImageFormat.ICO, ImageFormat.CUR})
+"""Read by Pillow: libvips has no loader for them (only ImageMagick's, which is blocked)."""
+ANIMATED_FORMATS = frozenset({ImageFormat.GIF, ImageFormat.WEBP, ImageFormat.AVIF})
+"""Formats whose frames are an animation. An AVIF's frames are its image sequence's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +63,8 @@ class ImageInfo:
     bands: int
     interpretation: str
     loader: str
+    decoder: Decoder = Decoder.LIBVIPS
+    """Who decodes the pixels: libvips, or Pillow / pi-heif for what libvips cannot read."""
 
     @property
     def mime_type(self) -> str:
@@ -68,7 +81,7 @@ class ImageInfo:
 
     @property
     def animated(self) -> bool:
-        """Whether the frames are an animation (multi-page TIFF and HEIF are not)."""
+        """Whether the frames are an animation (multi-page TIFF and HEIF collections are not)."""
         return self.frames > 1 and self.format in ANIMATED_FORMATS
 
     @property
@@ -100,24 +113,47 @@ def probe(data: bytes, limits: Limits = DEFAULT_LIMITS) -> ImageInfo:
         raise UnsupportedFormat(
             f"{fmt.name} input is disabled on this server.", details={"format": fmt.value}
         )
-    if fmt is ImageFormat.SVG:
-        allow_svg()
-    with libvips_errors(CorruptImage, f"The {fmt.name} header cannot be read"):
-        header = pyvips.Image.new_from_buffer(data, LOAD_OPTIONS, access="sequential")
-        info = _read_header(header, fmt)
-    _check_decodable(header, info)
+    info = _read(data, fmt)
     _check_limits(info, limits)
     return info
 
 
+def _read(data: bytes, fmt: ImageFormat) -> ImageInfo:
+    if fmt in PILLOW_FORMATS or (fmt is ImageFormat.AVIF and AVIF_SEQUENCE_BRAND in brands(data)):
+        return _foreign_info(fmt, Decoder.PILLOW, _pillow.read_header(data, fmt))
+    unsupported = unsupported_variant(data, fmt)
+    if unsupported is not None:
+        raise unsupported
+    if fmt is ImageFormat.SVG:
+        allow_svg()
+    with refusing(data, fmt, Stage.HEADER):
+        header = pyvips.Image.new_from_buffer(
+            libvips_bytes(data, fmt), LOAD_OPTIONS, access="sequential"
+        )
+        info = _read_header(header, fmt)
+    if fmt not in (ImageFormat.HEIF, ImageFormat.AVIF):
+        return info
+    compression = text_field(header, "heif-compression")
+    if compression == "av1":
+        return info
+    if compression == "hevc":
+        return _foreign_info(fmt, Decoder.PI_HEIF, _heif.read_header(data, fmt))
+    raise UnsupportedFormat(
+        f"This {fmt.name} image is coded with {compression.upper() or 'an unknown codec'}, "
+        "which this server cannot decode; convert it to JPEG or AVIF.",
+        details={"compression": compression},
+    )
+
+
 def _read_header(image: pyvips.Image, fmt: ImageFormat) -> ImageInfo:
-    loader = str(image.get("vips-loader"))
+    loader = text_field(image, "vips-loader")
     if not loader.startswith(_LOADERS[fmt]):
         raise UnsupportedFormat(f"The file looks like {fmt.name} but libvips reads it as {loader}.")
-    fields = set(image.get_fields())
-    frames = int(image.get("n-pages")) if "n-pages" in fields else 1
-    orientation = int(image.get("orientation")) if "orientation" in fields else 1
-    icc = bytes(image.get("icc-profile-data")) if "icc-profile-data" in fields else b""
+    # libvips reads an AVIF's primary image only: its other top-level images (if any) are
+    # not frames of an animation, and image sequences go to Pillow.
+    frames = 1 if fmt is ImageFormat.AVIF else int_field(image, "n-pages", 1)
+    orientation = int_field(image, "orientation", 1)
+    icc = blob_field(image, "icc-profile-data")
     return ImageInfo(
         format=fmt,
         width=image.width,
@@ -133,19 +169,29 @@ def _read_header(image: pyvips.Image, fmt: ImageFormat) -> ImageInfo:
     )
 
 
-def _check_decodable(image: pyvips.Image, info: ImageInfo) -> None:
-    if info.format not in (ImageFormat.HEIF, ImageFormat.AVIF):
-        return
-    compression = str(image.get("heif-compression"))
-    if compression not in DECODABLE_HEIF_COMPRESSIONS:
-        raise UnsupportedFormat(
-            f"This HEIF image is coded with {compression.upper()}, which this server cannot "
-            "decode; convert it to JPEG or AVIF.",
-            details={"compression": compression},
-        )
+def _foreign_info(fmt: ImageFormat, decoder: Decoder, header: Header) -> ImageInfo:
+    return ImageInfo(
+        format=fmt,
+        width=header.width,
+        height=header.height,
+        frames=max(header.frames, 1),
+        has_alpha=header.has_alpha,
+        orientation=1,  # decoders apply their container's transforms; BMP/ICO have none
+        has_icc=bool(header.icc),
+        icc_srgb=bool(header.icc) and is_srgb(header.icc),
+        bands=header.bands,
+        interpretation=header.interpretation,
+        loader=header.loader,
+        decoder=decoder,
+    )
 
 
 def _check_limits(info: ImageInfo, limits: Limits) -> None:
+    if info.width < 1 or info.height < 1:
+        raise CorruptImage(
+            f"The {info.format.name} header declares a {info.width}x{info.height} image.",
+            details={"format": info.format.value, "width": info.width, "height": info.height},
+        )
     pixels = info.width * info.height
     if pixels > limits.max_pixels:
         raise TooManyPixels(

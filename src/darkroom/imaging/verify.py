@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import pyvips
-
-from darkroom.errors import CorruptImage
-from darkroom.imaging._vips import LOAD_OPTIONS, libvips_errors
+from darkroom.imaging import load
 from darkroom.imaging.limits import DEFAULT_LIMITS, Limits
 from darkroom.imaging.probe import ImageInfo, probe
+from darkroom.imaging.refusals import Stage, refusing
 
 VERIFY_SIZE = 64
 """Decoding to a thumbnail reads all the data (shrink-on-load still walks every JPEG block)."""
@@ -20,10 +18,14 @@ def verify(data: bytes, limits: Limits = DEFAULT_LIMITS) -> ImageInfo:
     defer the failure to every variant. Animations are checked frame by frame.
     """
     info = probe(data, limits)
-    options = LOAD_OPTIONS + (",n=-1" if info.animated else "")
-    with libvips_errors(CorruptImage, f"The {info.format.name} image cannot be decoded"):
-        thumbnail = pyvips.Image.thumbnail_buffer(
-            data, VERIFY_SIZE, height=VERIFY_SIZE, no_rotate=True, option_string=options
+    with refusing(data, info.format, Stage.DECODE):
+        thumbnail = load.thumbnail(
+            data,
+            info,
+            VERIFY_SIZE,
+            height=VERIFY_SIZE,
+            no_rotate=True,
+            all_frames=info.animated,
         )
         thumbnail.avg()
     return info

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from html import escape
 
 import pyvips
 
 from darkroom.errors import ImageError
-from darkroom.imaging._vips import LOAD_OPTIONS, VIPS_MAX_COORD
+from darkroom.imaging import load
+from darkroom.imaging._vips import VIPS_MAX_COORD
 from darkroom.imaging.geometry import gravity_offset
 from darkroom.imaging.limits import Limits
-from darkroom.imaging.probe import probe
+from darkroom.imaging.probe import ImageInfo, probe
+from darkroom.imaging.refusals import Stage, refusing
 from darkroom.imaging.spec import Watermark
 
 WATERMARK_FONT = "sans"
@@ -23,11 +27,10 @@ class Watermarker:
         self._mark = mark
         self._dpr = dpr
         self._overlays: dict[tuple[int, int], pyvips.Image] = {}
+        self._info: ImageInfo | None = None
         if mark.image is not None:
-            try:
-                probe(mark.image, limits)
-            except ImageError as exc:
-                raise type(exc)(f"Watermark image: {exc.message}", details=exc.details) from None
+            with _about_the_mark():
+                self._info = probe(mark.image, limits)
 
     def apply(self, image: pyvips.Image) -> pyvips.Image:
         """`image` with the mark composited over it; an opaque image stays opaque."""
@@ -51,14 +54,18 @@ class Watermarker:
 
     def _image(self, area: tuple[int, int]) -> pyvips.Image:
         assert self._mark.image is not None
+        assert self._info is not None
         width = max(1, round(area[0] * self._mark.size))
-        mark = pyvips.Image.thumbnail_buffer(
-            self._mark.image,
-            min(width, area[0]),
-            height=area[1] or VIPS_MAX_COORD,
-            output_profile="srgb",
-            option_string=LOAD_OPTIONS,
-        )
+        with _about_the_mark(), refusing(self._mark.image, self._info.format, Stage.DECODE):
+            # Decoded here, so that a mark that fails is not blamed on the picture.
+            mark = load.thumbnail(
+                self._mark.image,
+                self._info,
+                min(width, area[0]),
+                all_frames=False,
+                height=area[1] or VIPS_MAX_COORD,
+                output_profile="srgb",
+            ).copy_memory()
         if mark.interpretation != "srgb":
             mark = mark.colourspace("srgb")
         if not mark.hasalpha():
@@ -79,3 +86,12 @@ class Watermarker:
         alpha = (mask * (self._mark.opacity * colour.a / 255)).cast("uchar")
         ink = mask.new_from_image(list(colour[:3])).copy(interpretation="srgb")
         return ink.bandjoin(alpha)
+
+
+@contextmanager
+def _about_the_mark() -> Iterator[None]:
+    """Say that a refused image is the watermark, not the picture being rendered."""
+    try:
+        yield
+    except ImageError as exc:
+        raise type(exc)(f"Watermark image: {exc.message}", details=exc.details) from None

@@ -17,6 +17,7 @@ from darkroom.imaging import ImageFormat, ImageInfo, OutputFormat, TransformSpec
 from darkroom.imaging import render as render_image
 from darkroom.imaging.encode import resolve_format
 from darkroom.imaging.formats import TRAITS
+from darkroom.imaging.probe import ANIMATED_FORMATS
 from darkroom.service.context import Context
 from darkroom.service.source_cache import Source
 from darkroom.storage import cache_key, remote_source_key
@@ -100,7 +101,7 @@ def _image_facts(ctx: Context, image_id: str) -> _Facts:
         sha256=image.sha256,
         source=source,
         has_alpha=image.has_alpha,
-        animated=image.frames > 1 and source in (ImageFormat.GIF, ImageFormat.WEBP),
+        animated=image.frames > 1 and source in ANIMATED_FORMATS,
         expires=now + FACTS_TTL_SECONDS,
     )
     with _facts_lock:

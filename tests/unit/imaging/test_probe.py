@@ -13,9 +13,12 @@ import pytest
 import pyvips
 
 from darkroom import errors
-from darkroom.imaging import ImageFormat, Limits, probe, render, verify
-from darkroom.imaging.formats import sniff
+from darkroom.imaging import ImageFormat, Limits, _heif, probe, render, verify
+from darkroom.imaging._foreign import Decoder
+from darkroom.imaging.formats import TRAITS, sniff
+from darkroom.imaging.limits import DEFAULT_INPUT_FORMATS
 from tests.corpus import Entry, ok_entries, read, rejected_entries
+from tests.unit.imaging.inputs import bmp, cursor, encode, quadrants
 
 FORMAT_OF_CATEGORY = {"gif": ImageFormat.GIF, "webp": ImageFormat.WEBP, "avif": ImageFormat.AVIF}
 
@@ -71,6 +74,36 @@ def test_sniff_uses_bytes_not_names(name: str, fmt: ImageFormat | None) -> None:
     assert sniff(read(name)) is fmt
 
 
+def test_sniff_new_formats() -> None:
+    image = quadrants(8, 8)
+    assert sniff(encode(image, "BMP")) is ImageFormat.BMP
+    assert sniff(encode(image, "ICO")) is ImageFormat.ICO
+    assert sniff(cursor(encode(image, "ICO", bitmap_format="bmp"))) is ImageFormat.CUR
+    assert sniff(b"II+\x00\x08\x00\x00\x00" + b"\x00" * 8) is ImageFormat.TIFF
+    assert sniff(b"MM\x00+\x00\x08\x00\x00" + b"\x00" * 8) is ImageFormat.TIFF
+    jpeg = encode(image, "JPEG")
+    assert sniff(jpeg[:2] + b"\x00\x00" + jpeg[2:]) is ImageFormat.JPEG  # junk after SOI
+    assert sniff(b"BM" + b"\x00" * 60) is None  # "BM" alone is not enough
+    assert sniff(b"\x00\x00\x01\x00\x00\x00" + b"\x00" * 20) is None  # an icon of no images
+
+
+def test_read_only_inputs_are_accepted_by_default_and_never_written() -> None:
+    for fmt, mime, extension in (
+        (ImageFormat.BMP, "image/bmp", "bmp"),
+        (ImageFormat.ICO, "image/vnd.microsoft.icon", "ico"),
+        (ImageFormat.CUR, "image/x-win-bitmap", "cur"),
+        (ImageFormat.HEIF, "image/heif", "heic"),
+    ):
+        assert fmt in DEFAULT_INPUT_FORMATS
+        assert (TRAITS[fmt].mime_type, TRAITS[fmt].extension) == (mime, extension)
+        assert not TRAITS[fmt].writable
+    mimes = [traits.mime_type for traits in TRAITS.values()]
+    assert len(set(mimes)) == len(mimes)  # the service maps media types back to formats
+    no_bmp = Limits(input_formats=DEFAULT_INPUT_FORMATS - {ImageFormat.BMP})
+    with pytest.raises(errors.UnsupportedFormat, match="BMP input is disabled"):
+        probe(encode(quadrants(8, 8), "BMP"), no_bmp)
+
+
 def test_sniff_pdf_and_text() -> None:
     assert sniff(b"%PDF-1.7\n...") is ImageFormat.PDF
     assert sniff(b"hello world") is None
@@ -116,10 +149,25 @@ def test_svg_only_when_enabled() -> None:
     assert (result.width, result.height) == (100, 100)
 
 
-def test_heif_hevc_is_refused_with_advice() -> None:
-    with pytest.raises(errors.UnsupportedFormat, match="HEVC") as caught:
-        probe(read("heic-hevc-256x256.heic"))
-    assert caught.value.status_code == 415
+def test_heif_hevc_without_the_heif_extra_is_refused_with_advice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_heif, "pi_heif", None)
+    for call in (probe, verify, lambda data: render(data, {"width": 10})):
+        with pytest.raises(errors.UnsupportedFormat, match="HEVC") as caught:
+            call(read("heic-hevc-256x256.heic"))
+        assert caught.value.status_code == 415
+        assert "pip install 'darkroom-images[heif]'" in caught.value.message
+
+
+def test_heif_hevc_is_decoded_through_pi_heif() -> None:
+    info = probe(read("heic-hevc-256x256.heic"))
+    assert (info.format, info.decoder, info.width, info.height) == (
+        ImageFormat.HEIF,
+        Decoder.PI_HEIF,
+        256,
+        256,
+    )
 
 
 def test_corrupt_header_message_is_short_and_typed() -> None:
@@ -167,7 +215,19 @@ def gif_bomb() -> bytes:
     return bytes(data)
 
 
-BOMBS = {"png": png_bomb, "jpeg": jpeg_bomb, "gif": gif_bomb}
+def bmp_bomb() -> bytes:
+    """A BMP header declaring 30000x30000 24-bit pixels, followed by 64 bytes of them."""
+    return bmp(BOMB_SIDE, BOMB_SIDE, 24, b"\x00" * 64)
+
+
+def ico_bomb() -> bytes:
+    """An icon whose directory says 16x16 but whose embedded PNG declares 30000x30000."""
+    embedded = png_bomb()
+    directory = struct.pack("<HHHBBBBHHII", 0, 1, 1, 16, 16, 0, 0, 1, 32, len(embedded), 22)
+    return directory + embedded
+
+
+BOMBS = {"png": png_bomb, "jpeg": jpeg_bomb, "gif": gif_bomb, "bmp": bmp_bomb, "ico": ico_bomb}
 
 _MEASURE = """
 import json, resource, sys
@@ -190,8 +250,9 @@ print(json.dumps({"outcomes": outcomes, "grown_kib": after - before}))
 
 @pytest.mark.parametrize("kind", sorted(BOMBS))
 def test_generated_bomb_declares_its_size(kind: str) -> None:
-    header = pyvips.Image.new_from_buffer(BOMBS[kind](), "")
-    assert (header.width, header.height) == (BOMB_SIDE, BOMB_SIDE)
+    unlimited = Limits(max_pixels=BOMB_SIDE**2, max_animation_pixels=BOMB_SIDE**2)
+    info = probe(BOMBS[kind](), unlimited)
+    assert (info.width, info.height) == (BOMB_SIDE, BOMB_SIDE)
 
 
 def test_bombs_are_refused_without_allocating_pixels(tmp_path: Path) -> None:
