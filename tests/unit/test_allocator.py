@@ -193,3 +193,109 @@ def test_applied_on_glibc_unless_the_deployment_set_its_own() -> None:
 def test_other_platforms_are_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "platform", "darwin")
     assert allocator.tune_allocator() is False
+
+
+# --- handing memory back when idle -----------------------------------------------------
+
+
+class FakeCpu:
+    """The process's CPU time, advanced by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_idle_trimmer_trims_once_after_each_busy_spell() -> None:
+    cpu, trims = FakeCpu(), list[float]()
+
+    def trim() -> bool:
+        trims.append(cpu.now)
+        return True
+
+    trimmer = allocator.IdleTrimmer(trim, interval=30, idle_cpu_fraction=0.02, cpu_time=cpu)
+
+    def window(cpu_seconds: float) -> int:
+        cpu.now += cpu_seconds
+        return trimmer.step()
+
+    # Start-up counts as a burst: the first quiet window trims.
+    assert [window(0.1), window(0.1), window(0.0)] == [1, 0, 0]
+    # A burst (a transform or render uses more than 0.6 s of CPU in 30 s): kept while busy...
+    assert [window(5.0), window(20.0), window(0.7)] == [0, 0, 0]
+    # ... and handed back once, in the first quiet window after it.
+    assert [window(0.05), window(0.05), window(0.05)] == [1, 0, 0]
+    assert len(trims) == trimmer.trims == 2
+
+
+def test_no_trimmer_off_glibc(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert allocator.malloc_trim() is None
+    assert allocator.idle_trimmer() is None
+
+
+BURST = """
+import ctypes, json, os, sys, time
+from darkroom.runtime.allocator import idle_trimmer, tune_allocator
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+def rss():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * PAGE
+
+assert tune_allocator()
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+total, block = int(sys.argv[1]), int(sys.argv[2])
+count = total // block
+readings = {"baseline": rss()}
+# A burst: many medium blocks (under the tuned mmap threshold, so from the heap), touched
+# like decoded pixels, then freed, except the one allocated last: like any object still
+# alive at the top of the heap, it keeps free() from trimming the space below it.
+blocks = (ctypes.c_void_p * (count + 1))()
+for i in range(count + 1):
+    blocks[i] = libc.malloc(block)
+    ctypes.memset(blocks[i], 1, block)
+readings["peak"] = rss()
+for i in range(count):
+    libc.free(blocks[i])
+readings["freed"] = rss()
+time.sleep(1.0)
+readings["idle_without_trimmer"] = rss()
+trimmer = idle_trimmer(interval=0.2)
+trimmer.start()
+deadline = time.monotonic() + 20
+while rss() > readings["baseline"] + total // 4 and time.monotonic() < deadline:
+    time.sleep(0.05)
+readings["idle_with_trimmer"] = rss()
+trimmer.stop()
+libc.free(blocks[count])
+print(json.dumps(readings))
+"""
+
+
+@glibc_only
+def test_memory_of_a_burst_stays_until_idle_then_goes_back() -> None:
+    total = 300 * MIB
+    result = subprocess.run(
+        [sys.executable, "-c", BURST, str(total), str(256 * 1024)],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    rss = json.loads(result.stdout)
+    baseline = rss["baseline"]
+    assert rss["peak"] - baseline >= total - 10 * MIB, rss
+    # Freed, the memory stays with the process (the tuning's point): without a trim, even
+    # idle, the process holds on to all of it ...
+    assert rss["freed"] - baseline >= total - 10 * MIB, rss
+    assert rss["idle_without_trimmer"] - baseline >= total - 10 * MIB, rss
+    # ... and once the trimmer sees an idle window, it goes back to the kernel.
+    assert rss["idle_with_trimmer"] - baseline < total // 4, rss

@@ -23,8 +23,7 @@ def make_broker(url: str, *, policy: RetryPolicy = DEFAULT_POLICY) -> dramatiq.B
     if scheme == "memory":
         broker: dramatiq.Broker = StubBroker()
     elif scheme in ("amqp", "amqps"):
-        # Publisher confirms: an upload is only answered once its message is on the broker.
-        broker = _optional_broker("rabbitmq", "RabbitmqBroker", url, confirm_delivery=True)
+        broker = _rabbitmq_broker(url)
     elif scheme in ("redis", "rediss"):
         broker = _optional_broker("redis", "RedisBroker", url)
     else:
@@ -36,6 +35,22 @@ def make_broker(url: str, *, policy: RetryPolicy = DEFAULT_POLICY) -> dramatiq.B
             broker.middleware.remove(middleware)
     broker.add_middleware(PolicyRetries(policy))
     return broker
+
+
+def _rabbitmq_broker(url: str) -> dramatiq.Broker:
+    try:
+        # Imported here: pika is an optional extra, needed only by RabbitMQ deployments.
+        from darkroom.queue.rabbitmq import HeartbeatRabbitmqBroker, with_heartbeat
+    except ImportError as exc:
+        if (exc.name or "").partition(".")[0] != "pika":
+            raise
+        raise ConfigurationError(
+            "The rabbitmq broker needs its extra: pip install 'darkroom-images[rabbitmq]'."
+        ) from None
+    # Heartbeats keep consumers' connections alive through NATs and let both ends notice a
+    # dead peer; publisher confirms: an upload is only answered once its message is on the
+    # broker.
+    return HeartbeatRabbitmqBroker(url=with_heartbeat(url), confirm_delivery=True)
 
 
 def _optional_broker(extra: str, class_name: str, url: str, **options: bool) -> dramatiq.Broker:

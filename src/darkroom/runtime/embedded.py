@@ -13,6 +13,8 @@ from darkroom.api.app import create_app
 from darkroom.queue.outbox import OutboxSender
 from darkroom.queue.reconciler import Reconciler
 from darkroom.retry import DEFAULT_POLICY, RetryPolicy
+from darkroom.runtime.allocator import idle_trimmer
+from darkroom.runtime.sweeper import Sweeper
 from darkroom.runtime.wiring import wire
 from darkroom.service import variants
 from darkroom.settings import Settings
@@ -33,6 +35,8 @@ class Embedded:
         )
         self.reconciler = Reconciler.for_settings(self.ctx, settings)
         self.outbox = OutboxSender(self.ctx)
+        self.sweeper = Sweeper.for_context(self.ctx)
+        self.trimmer = idle_trimmer()
 
     def start(self) -> None:
         """Start the workers, recover what a previous run left unfinished, start reconciling."""
@@ -44,11 +48,17 @@ class Embedded:
             log.info("recovered %d unfinished variant(s) (%d leases released)", recovered, released)
         self.reconciler.start()
         self.outbox.start()
+        self.sweeper.start()
+        if self.trimmer is not None:
+            self.trimmer.start()
 
     def stop(self) -> None:
         """Stop reconciling; let in-flight transforms finish within the shutdown timeout."""
         self.reconciler.stop()
         self.outbox.stop()
+        self.sweeper.stop()
+        if self.trimmer is not None:
+            self.trimmer.stop()
         self.worker.stop(timeout=int(self.settings.shutdown_timeout_seconds * 1000))
         self.wired.close()
 

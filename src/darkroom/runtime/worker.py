@@ -15,6 +15,8 @@ from darkroom.errors import ConfigurationError
 from darkroom.queue.broker import QUEUES
 from darkroom.queue.outbox import OutboxSender
 from darkroom.queue.reconciler import Reconciler
+from darkroom.runtime.allocator import idle_trimmer
+from darkroom.runtime.sweeper import Sweeper
 from darkroom.runtime.wiring import SHARED_BROKER, wire
 from darkroom.settings import Settings
 
@@ -39,6 +41,8 @@ class WorkerProcess:
         )
         self.reconciler = Reconciler.for_settings(self.ctx, settings)
         self.outbox = OutboxSender(self.ctx)
+        self.sweeper = Sweeper.for_context(self.ctx)
+        self.trimmer = idle_trimmer()
         self._stop = threading.Event()
 
     def run(self) -> None:
@@ -48,11 +52,17 @@ class WorkerProcess:
         self.worker.start()
         self.reconciler.start()
         self.outbox.start()
+        self.sweeper.start()
+        if self.trimmer is not None:
+            self.trimmer.start()
         log.info("worker consuming %s", ", ".join(sorted(self.queue_names)))
         self._stop.wait()
         log.info("stopping: letting running transforms finish")
         self.reconciler.stop()
         self.outbox.stop()
+        self.sweeper.stop()
+        if self.trimmer is not None:
+            self.trimmer.stop()
         self.worker.stop(timeout=int(self.settings.shutdown_timeout_seconds * 1000))
         self.wired.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import BinaryIO, Protocol
 
 from darkroom.errors import ConfigurationError
@@ -64,5 +65,17 @@ class ObjectStore(Protocol):
         ...
 
     def iterate(self, prefix: str = "") -> Iterator[str]:
-        """Every key starting with `prefix` (a plain string prefix, as in S3), sorted."""
+        """Every key starting with `prefix` (a plain string prefix, as in S3), sorted.
+
+        Only whole objects: what an interrupted write left behind is never listed.
+        """
+        ...
+
+    def sweep(self, older_than: timedelta) -> int:
+        """Remove what interrupted writes (a killed process) left behind and last wrote to
+        over `older_than` ago; objects are never touched. How many leftovers were removed.
+
+        Pass at least the longest a write may pause (a lease), so that no write in progress
+        is cut short.
+        """
         ...

@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import time
 from collections.abc import Iterable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
 from darkroom.errors import NotFound, StorageUnavailable
-from darkroom.storage.atomic import write_atomically
+from darkroom.storage.atomic import TEMP_PREFIX, write_atomically
 from darkroom.storage.base import ObjectStore, StrPath
 from darkroom.storage.keys import InvalidKey, is_valid_key, validate_key, validate_prefix
 
@@ -112,6 +114,39 @@ class LocalStore(ObjectStore):
         directory, _, _ = prefix.rpartition("/")
         start = self._root.joinpath(*directory.split("/")) if directory else self._root
         return self._walk(start, f"{directory}/" if directory else "", prefix)
+
+    def sweep(self, older_than: timedelta) -> int:
+        """Remove the temp files of writes interrupted over `older_than` ago (last written
+        to then), and the directories that leaves empty; objects are never touched."""
+        cutoff = time.time() - older_than.total_seconds()
+        removed = 0
+        for entry in self._temp_files(self._root):
+            path = Path(entry.path)
+            try:
+                if entry.stat(follow_symlinks=False).st_mtime >= cutoff:
+                    continue  # possibly a write in progress
+                path.unlink()
+            except FileNotFoundError:
+                continue  # its write finished (renamed into place), or another sweep won
+            except OSError as exc:
+                raise StorageUnavailable("Could not sweep local storage.") from exc
+            removed += 1
+            self._prune(path.parent)
+        return removed
+
+    def _temp_files(self, directory: Path) -> Iterator[os.DirEntry[str]]:
+        try:
+            with os.scandir(directory) as scan:
+                entries = list(scan)
+        except (FileNotFoundError, NotADirectoryError):
+            return  # pruned meanwhile
+        except OSError as exc:
+            raise StorageUnavailable("Could not list local storage.") from exc
+        for entry in entries:
+            if _is_dir(entry):
+                yield from self._temp_files(Path(entry.path))
+            elif entry.name.startswith(TEMP_PREFIX) and entry.is_file(follow_symlinks=False):
+                yield entry
 
     def _path(self, key: str) -> Path:
         return self._root.joinpath(*validate_key(key).split("/"))

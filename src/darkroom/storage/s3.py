@@ -7,6 +7,7 @@ import io
 import os
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, cast
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
     from botocore.response import StreamingBody
     from mypy_boto3_s3.client import S3Client
+    from mypy_boto3_s3.type_defs import MultipartUploadTypeDef
 
 __all__ = [
     "CHUNK_SIZE",
@@ -238,6 +240,55 @@ class S3Store(ObjectStore):
         validate_prefix(prefix)
         return self._list(self._prefix + prefix)
 
+    def sweep(self, older_than: timedelta) -> int:
+        """Abort this store's multipart uploads last written to over `older_than` ago.
+
+        A process killed during a large `put_file` leaves its upload incomplete: invisible
+        to listings and reads, but its parts are stored (and billed) until it is aborted.
+        An upload's last write is its newest part (or its start, before any part), so a
+        long upload still sending parts is left alone. Only uploads under the store's
+        prefix, to keys the store could name, are touched.
+        """
+        cutoff = _now() - older_than
+        aborted = 0
+        for upload in list(self._uploads()):
+            name, upload_id = upload["Key"], upload["UploadId"]
+            key = name[len(self._prefix) :]
+            if upload["Initiated"] >= cutoff or not is_valid_key(key):
+                continue
+            try:
+                if self._last_part_written(name, upload_id) >= cutoff:
+                    continue
+                self._client.abort_multipart_upload(
+                    Bucket=self._bucket, Key=name, UploadId=upload_id
+                )
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "NoSuchUpload":
+                    continue  # completed or aborted meanwhile
+                raise translate_error(exc, self._bucket, key) from exc
+            except BotoCoreError as exc:
+                raise translate_error(exc, self._bucket, key) from exc
+            aborted += 1
+        return aborted
+
+    def _last_part_written(self, name: str, upload_id: str) -> datetime:
+        newest = datetime.min.replace(tzinfo=UTC)
+        paginator = self._client.get_paginator("list_parts")
+        for page in paginator.paginate(Bucket=self._bucket, Key=name, UploadId=upload_id):
+            for part in page.get("Parts", ()):
+                newest = max(newest, part["LastModified"])
+        return newest
+
+    def _uploads(self) -> Iterator[MultipartUploadTypeDef]:
+        paginator = self._client.get_paginator("list_multipart_uploads")
+        pages = iter(paginator.paginate(Bucket=self._bucket, Prefix=self._prefix))
+        while True:
+            with self._calling(None):
+                page = next(pages, None)
+            if page is None:
+                return
+            yield from page.get("Uploads", ())
+
     def _name(self, key: str) -> str:
         name = self._prefix + validate_key(key)
         if len(name) > MAX_KEY_LENGTH:
@@ -290,6 +341,11 @@ class S3Store(ObjectStore):
             yield
         except (ClientError, BotoCoreError) as exc:
             raise translate_error(exc, self._bucket, key) from exc
+
+
+def _now() -> datetime:
+    """The current time, as S3 dates uploads (timezone-aware UTC)."""
+    return datetime.now(UTC)
 
 
 class _BodyReader(io.RawIOBase):

@@ -5,13 +5,18 @@ from __future__ import annotations
 import errno
 import io
 import os
+import secrets
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from darkroom import errors
-from darkroom.storage import InvalidKey, ObjectStore
+from darkroom.storage import InvalidKey, LocalStore, ObjectStore
+from darkroom.storage import s3 as s3_module
+from darkroom.storage.atomic import TEMP_PREFIX
+from darkroom.storage.s3 import S3Store
 from tests.unit.storage.helpers import FailingReader, StreamReader
 
 MiB = 1024 * 1024
@@ -234,3 +239,93 @@ def test_iterate_is_lazy_and_validates_eagerly(store: ObjectStore) -> None:
     assert list(keys) == ["k1", "k2"]
     with pytest.raises(InvalidKey):
         store.iterate("/abs")
+
+
+# --- sweep: what interrupted writes leave behind ---------------------------------------
+
+LEASE = timedelta(minutes=5)
+
+
+def leave_interrupted_write(store: ObjectStore, key: str) -> None:
+    """What a process killed while writing `key` leaves: a temp file beside the target on
+    local disk, an incomplete multipart upload (one part sent) on S3."""
+    if isinstance(store, LocalStore):
+        target = store.root.joinpath(*key.split("/"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (target.parent / f"{TEMP_PREFIX}{secrets.token_hex(8)}").write_bytes(b"half an object")
+    elif isinstance(store, S3Store):
+        client = store._client  # the store's own connection to the bucket
+        name = store.prefix + key
+        upload = client.create_multipart_upload(Bucket=store.bucket, Key=name)
+        client.upload_part(
+            Bucket=store.bucket,
+            Key=name,
+            UploadId=upload["UploadId"],
+            PartNumber=1,
+            Body=b"half an object",
+        )
+    else:  # pragma: no cover - a new backend must say what its leftovers are
+        raise AssertionError(f"no interrupted write known for {store!r}")
+
+
+def leftovers(store: ObjectStore) -> int:
+    """How many leftovers of interrupted writes the store holds, as its backend sees them."""
+    if isinstance(store, LocalStore):
+        return sum(1 for path in store.root.rglob("*") if path.name.startswith(TEMP_PREFIX))
+    assert isinstance(store, S3Store)
+    listing = store._client.list_multipart_uploads(Bucket=store.bucket, Prefix=store.prefix)
+    return len(listing.get("Uploads", ()))
+
+
+def age_leftovers(store: ObjectStore, by: timedelta, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every leftover `by` older: older mtimes on disk; on S3, whose servers date
+    uploads themselves, the store's clock moved forward instead."""
+    if isinstance(store, LocalStore):
+        for path in store.root.rglob(f"{TEMP_PREFIX}*"):
+            mtime = path.stat().st_mtime - by.total_seconds()
+            os.utime(path, (mtime, mtime))
+    else:
+        later = datetime.now(UTC) + by
+        monkeypatch.setattr(s3_module, "_now", lambda: later)
+
+
+def test_leftovers_of_interrupted_writes_are_not_objects(store: ObjectStore) -> None:
+    store.put("variants/img/a-0123abcd.jpg", b"a")
+    leave_interrupted_write(store, "variants/img/b-0123abcd.jpg")
+    leave_interrupted_write(store, "originals/ab/cd/h.jpg")
+    assert leftovers(store) == 2
+    assert list(store.iterate()) == ["variants/img/a-0123abcd.jpg"]
+    assert list(store.iterate("originals/")) == []
+    assert not store.exists("variants/img/b-0123abcd.jpg")
+    with pytest.raises(errors.NotFound):
+        store.size("variants/img/b-0123abcd.jpg")
+
+
+def test_sweep_removes_leftovers_older_than_the_limit_and_no_object(
+    store: ObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    objects = {"variants/img/a-0123abcd.jpg": b"a", "originals/ab/cd/h1.jpg": b"h1", "k": b""}
+    for key, data in objects.items():
+        store.put(key, data)
+    leave_interrupted_write(store, "variants/img/b-0123abcd.jpg")
+    leave_interrupted_write(store, "originals/ab/cd/h1.jpg")  # a replacement, interrupted
+    leave_interrupted_write(store, "cache/img/0123abcd.webp")
+    age_leftovers(store, timedelta(hours=1), monkeypatch)
+    assert store.sweep(LEASE) == 3
+    assert leftovers(store) == 0
+    assert list(store.iterate()) == sorted(objects)
+    assert {key: store.get(key) for key in objects} == objects
+    assert store.sweep(LEASE) == 0
+
+
+def test_sweep_keeps_leftovers_younger_than_the_limit(
+    store: ObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Younger than a lease: possibly a write still in progress.
+    leave_interrupted_write(store, "variants/img/b-0123abcd.jpg")
+    assert store.sweep(LEASE) == 0
+    age_leftovers(store, timedelta(minutes=4), monkeypatch)
+    assert store.sweep(LEASE) == 0
+    assert leftovers(store) == 1
+    assert store.sweep(timedelta(minutes=3)) == 1
+    assert leftovers(store) == 0

@@ -9,7 +9,11 @@ import errno
 import io
 import os
 import stat
+import subprocess
+import sys
 import threading
+import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +21,7 @@ import pytest
 from darkroom import errors
 from darkroom.storage import InvalidKey, LocalStore, ObjectStore
 from darkroom.storage import local as local_module
+from darkroom.storage.local import CHUNK_SIZE
 from tests.unit.storage.helpers import FailingReader
 
 
@@ -237,6 +242,94 @@ def test_iterate_skips_temp_files_and_foreign_names(store: LocalStore) -> None:
     (store.root / "caf\u00e9").mkdir()
     (store.root / "caf\u00e9" / "k").write_bytes(b"x")
     assert list(store.iterate()) == ["dir/real"]
+
+
+# --- sweep -----------------------------------------------------------------------------
+
+LEASE = timedelta(minutes=5)
+WRITER = """
+import sys
+from darkroom.storage import LocalStore
+
+# Streams stdin to one key, as a worker streams a render: killed before the end of input.
+LocalStore(sys.argv[1]).put_file("variants/img/p-0123abcd.jpg", sys.stdin.buffer)
+"""
+
+
+def backdate(path: Path, by: timedelta) -> None:
+    mtime = path.stat().st_mtime - by.total_seconds()
+    os.utime(path, (mtime, mtime))
+
+
+def test_sigkill_mid_write_leaves_a_temp_file_that_only_sweep_removes(store: LocalStore) -> None:
+    store.put("originals/ab/cd/h.jpg", b"an object")
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(store.root)], stdin=subprocess.PIPE
+    )
+    assert writer.stdin is not None
+    try:
+        writer.stdin.write(os.urandom(3 * CHUNK_SIZE // 2))
+        writer.stdin.flush()
+        target_dir = store.root / "variants" / "img"
+        deadline = time.monotonic() + 30
+        # The first chunk is on disk in the temp file: the write is under way.
+        while not [p for p in target_dir.glob(".~tmp-*") if p.stat().st_size >= CHUNK_SIZE]:
+            assert writer.poll() is None
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    finally:
+        writer.kill()
+        writer.wait()
+        writer.stdin.close()
+    [temp] = target_dir.glob(".~tmp-*")
+    # Nothing that counts sees it: not listed, not an object.
+    assert list(store.iterate()) == ["originals/ab/cd/h.jpg"]
+    assert not store.exists("variants/img/p-0123abcd.jpg")
+    # Fresh, it could be a write in progress: kept.
+    assert store.sweep(LEASE) == 0
+    assert temp.exists()
+    backdate(temp, timedelta(hours=1))
+    assert store.sweep(LEASE) == 1
+    # Gone with the directories it alone kept; the object is untouched.
+    assert files_under(store.root) == ["originals/ab/cd/h.jpg"]
+    assert not (store.root / "variants").exists()
+    assert store.get("originals/ab/cd/h.jpg") == b"an object"
+
+
+def test_sweep_goes_through_every_directory_and_leaves_the_rest_alone(store: LocalStore) -> None:
+    store.put("a/b/c/d/k", b"k")
+    store.put("top", b"t")
+    old = [
+        store.root / ".~tmp-root",
+        store.root / "a" / ".~tmp-1",
+        store.root / "a" / "b" / "c" / "d" / ".~tmp-2",
+        store.root / "x" / "y" / ".~tmp-3",
+    ]
+    fresh = store.root / "a" / "b" / ".~tmp-fresh"
+    foreign = [store.root / "a" / "with space", store.root / "a" / "b" / "~tmp-not-ours"]
+    for path in [*old, fresh, *foreign]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    for path in old:
+        backdate(path, timedelta(hours=1))
+    for path in foreign:
+        backdate(path, timedelta(days=30))
+    # A directory named like a temp file, and a link to a temp file elsewhere, are not ones.
+    (store.root / ".~tmp-dir").mkdir()
+    backdate(store.root / ".~tmp-dir", timedelta(hours=1))
+    outside = store.root.parent / ".~tmp-outside"
+    outside.write_bytes(b"not in the store")
+    backdate(outside, timedelta(hours=1))
+    (store.root / "a" / ".~tmp-link").symlink_to(outside)
+    assert store.sweep(LEASE) == 4
+    assert not any(path.exists() for path in old)
+    assert fresh.exists()
+    assert all(path.exists() for path in foreign)
+    assert outside.exists()
+    assert not (store.root / "x").exists()  # left empty by its temp file: pruned
+    assert store.root.is_dir()
+    assert store.get("a/b/c/d/k") == b"k"
+    assert list(store.iterate()) == ["a/b/c/d/k", "top"]
 
 
 # --- the backend's own failures --------------------------------------------------------

@@ -5,8 +5,11 @@ from __future__ import annotations
 import io
 import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -29,7 +32,7 @@ from darkroom import errors
 from darkroom.storage import InvalidKey, ObjectStore
 from darkroom.storage import s3 as s3_module
 from darkroom.storage.s3 import S3Misconfigured, S3Store, translate_error
-from tests.s3_server import REGION, S3Server
+from tests.s3_server import REGION, S3Server, credentials_env
 
 MiB = 1024 * 1024
 # Fail fast: these tests provoke outages on purpose.
@@ -184,6 +187,96 @@ def test_objects_no_key_could_name_are_not_listed(
         s3_server.admin.put_object(Bucket=s3_bucket, Key=foreign, Body=b"")
     s3_store.put("dir/real", b"x")
     assert list(s3_store.iterate()) == ["dir/real"]
+
+
+# --- sweep: incomplete multipart uploads ----------------------------------------------
+
+LEASE = timedelta(minutes=5)
+UPLOADER = """
+import sys
+from darkroom.storage.s3 import S3Store
+
+bucket, prefix, endpoint, region = sys.argv[1:5]
+store = S3Store(bucket, prefix, endpoint_url=endpoint, region=region, multipart_threshold=5 << 20)
+# Streams stdin to one key in 5 MiB parts, as a worker streams a large render.
+store.put_file("variants/img/p-0123abcd.tiff", sys.stdin.buffer)
+"""
+
+
+def uploads(server: S3Server, bucket: str, prefix: str = "") -> list[str]:
+    """The keys of the bucket's incomplete multipart uploads under `prefix`."""
+    listing = server.admin.list_multipart_uploads(Bucket=bucket, Prefix=prefix)
+    return sorted(upload["Key"] for upload in listing.get("Uploads", ()))
+
+
+def parts_sent(server: S3Server, bucket: str) -> int:
+    listing = server.admin.list_multipart_uploads(Bucket=bucket)
+    return sum(
+        len(
+            server.admin.list_parts(Bucket=bucket, Key=u["Key"], UploadId=u["UploadId"]).get(
+                "Parts", []
+            )
+        )
+        for u in listing.get("Uploads", ())
+    )
+
+
+def test_sigkill_mid_multipart_upload_leaves_an_upload_that_only_sweep_aborts(
+    s3_server: S3Server, s3_bucket: str, s3_store: S3Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3_store.put("originals/ab/cd/h.jpg", b"an object")
+    uploader = subprocess.Popen(
+        [sys.executable, "-c", UPLOADER, s3_bucket, "store/prefix", s3_server.endpoint, REGION],
+        stdin=subprocess.PIPE,
+        env=os.environ | credentials_env(),
+    )
+    assert uploader.stdin is not None
+    try:
+        uploader.stdin.write(os.urandom(6 * MiB))
+        uploader.stdin.flush()
+        deadline = time.monotonic() + 30
+        while parts_sent(s3_server, s3_bucket) < 1:  # the upload is under way
+            assert uploader.poll() is None
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        uploader.kill()
+        uploader.wait()
+        uploader.stdin.close()
+    assert uploads(s3_server, s3_bucket) == ["store/prefix/variants/img/p-0123abcd.tiff"]
+    # Nothing that counts sees it: not listed, not an object.
+    assert list(s3_store.iterate()) == ["originals/ab/cd/h.jpg"]
+    assert not s3_store.exists("variants/img/p-0123abcd.tiff")
+    # Its last part was just sent: it could be an upload in progress, kept.
+    assert s3_store.sweep(LEASE) == 0
+    later = datetime.now(UTC) + timedelta(hours=1)
+    monkeypatch.setattr(s3_module, "_now", lambda: later)
+    assert s3_store.sweep(LEASE) == 1
+    assert uploads(s3_server, s3_bucket) == []
+    assert raw_keys(s3_server, s3_bucket) == ["store/prefix/originals/ab/cd/h.jpg"]
+
+
+def test_sweep_aborts_only_its_own_uploads(
+    s3_server: S3Server, s3_bucket: str, s3_store: S3Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in (
+        "store/prefix/variants/img/p-0123abcd.jpg",  # the store's: aborted
+        "store/prefix-sibling/k",  # another store's prefix
+        "other/k",  # outside the prefix
+        "store/prefix/with space",  # under the prefix, but no key of ours
+    ):
+        upload = s3_server.admin.create_multipart_upload(Bucket=s3_bucket, Key=name)
+        s3_server.admin.upload_part(
+            Bucket=s3_bucket, Key=name, UploadId=upload["UploadId"], PartNumber=1, Body=b"x"
+        )
+    later = datetime.now(UTC) + timedelta(hours=1)
+    monkeypatch.setattr(s3_module, "_now", lambda: later)
+    assert s3_store.sweep(LEASE) == 1
+    assert uploads(s3_server, s3_bucket) == [
+        "other/k",
+        "store/prefix-sibling/k",
+        "store/prefix/with space",
+    ]
 
 
 def test_reader_closed_early_releases_the_object(s3_store: S3Store) -> None:
