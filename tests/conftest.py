@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import NoReturn
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -42,11 +44,14 @@ POSTGRES_URL = os.environ.get(
 """A PostgreSQL database the tests may connect to in order to create their own databases."""
 
 DATABASE_BACKENDS = ("sqlite", "postgresql")
+REDIS_URL = os.environ.get("DARKROOM_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+"""A Redis database the tests may use, keys under a per-test prefix."""
 
 SERVICE_FIXTURES = frozenset(
     {
         "postgres_admin",
         "postgres_url",
+        "redis_url",
         "broker",
         "rabbitmq",
         "redis_prefix",
@@ -208,3 +213,14 @@ def s3_bucket(s3_server: S3Server) -> Iterator[str]:
     """A new, uniquely named bucket, deleted with everything in it after the test."""
     with s3_server.bucket() as name:
         yield name
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The test Redis's URL; skipped (or failed in CI) when it is not reachable."""
+    parts = urlsplit(REDIS_URL)
+    try:
+        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), 2).close()
+    except OSError as exc:
+        service_unavailable(f"Redis not reachable at {parts.netloc}: {exc}")
+    return REDIS_URL

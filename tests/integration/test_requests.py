@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import logging
 import secrets
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from darkroom.client import sign_url
 from darkroom.service import auth
-from tests.conftest import service_unavailable
 from tests.corpus import read
 from tests.integration.conftest import Service, start_service
 from tests.integration.test_metrics import scrape
-from tests.unit.test_ratelimit import REDIS_URL
 
 KEY = "observe-test-key-0123456789"
 
@@ -102,16 +98,6 @@ def test_rate_limit_per_key_and_per_address(tmp_path: Path) -> None:
         assert [a.status_code for a in keyed] == [200, 200, 429]
         # Unauthenticated routes are not limited.
         assert service.http.get("/health").status_code == 200
-
-
-@pytest.fixture
-def redis_url() -> str:
-    parts = urlsplit(REDIS_URL)
-    try:
-        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), 2).close()
-    except OSError as exc:
-        service_unavailable(f"Redis not reachable at {parts.netloc}: {exc}")
-    return REDIS_URL
 
 
 @pytest.mark.slow

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import secrets
-import socket
-from urllib.parse import urlsplit
 
 import pytest
 
 from darkroom.errors import RateLimited
 from darkroom.service.ratelimit import LocalBuckets, RedisBuckets, build, check
-from tests.conftest import service_unavailable
-
-REDIS_URL = os.environ.get("DARKROOM_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 class Clock:
@@ -49,16 +43,6 @@ def test_check_raises_429_with_whole_seconds_to_wait() -> None:
 def test_no_rate_means_no_limit() -> None:
     assert build(None, None) is None
     check(None, "anything")
-
-
-@pytest.fixture
-def redis_url() -> str:
-    parts = urlsplit(REDIS_URL)
-    try:
-        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), 2).close()
-    except OSError as exc:
-        service_unavailable(f"Redis not reachable at {parts.netloc}: {exc}")
-    return REDIS_URL
 
 
 @pytest.mark.slow
