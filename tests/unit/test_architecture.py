@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import logging
 from pathlib import Path
 
 import pytest
@@ -22,9 +23,20 @@ def _contracts() -> list[str]:
 
 @pytest.mark.parametrize("contract", _contracts())
 def test_import_contract_is_kept(contract: str, capsys: pytest.CaptureFixture[str]) -> None:
-    status = lint_imports(
-        config_filename=str(CONFIG), limit_to_contracts=(contract,), no_cache=True, no_logo=True
-    )
+    # import-linter configures logging with dictConfig, which disables every logger that
+    # exists then: left so, the other tests in this process would log nothing.
+    loggers = [v for v in logging.root.manager.loggerDict.values() if isinstance(v, logging.Logger)]
+    disabled = {logger: logger.disabled for logger in loggers}
+    try:
+        status = lint_imports(
+            config_filename=str(CONFIG),
+            limit_to_contracts=(contract,),
+            no_cache=True,
+            no_logo=True,
+        )
+    finally:
+        for logger, was in disabled.items():
+            logger.disabled = was
     assert status == 0, capsys.readouterr().out
 
 
