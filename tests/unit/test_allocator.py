@@ -5,7 +5,10 @@ and reads glibc's own accounting (`mallinfo2`) around allocations made through c
 - a 16 MiB block comes from the heap once tuned (mmap threshold 32 MiB), where untuned
   glibc (128 KiB threshold) maps it on its own;
 - 16 MiB freed at the top of the heap stays there once tuned (trim threshold 256 MiB),
-  where untuned glibc hands it back to the kernel.
+  where untuned glibc hands it back to the kernel;
+- threads share two arenas once tuned (glibc alone gives each thread its own);
+- 300 MiB freed below a live block stays resident, idle or not, until the idle trimmer
+  runs, and then goes back to the kernel (resident size read from /proc/self/statm).
 """
 
 from __future__ import annotations
@@ -299,3 +302,47 @@ def test_memory_of_a_burst_stays_until_idle_then_goes_back() -> None:
     assert rss["idle_without_trimmer"] - baseline >= total - 10 * MIB, rss
     # ... and once the trimmer sees an idle window, it goes back to the kernel.
     assert rss["idle_with_trimmer"] - baseline < total // 4, rss
+
+
+ARENAS = """
+import ctypes, sys, threading
+from darkroom.runtime.allocator import tune_allocator
+
+tune_allocator()
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+started = threading.Barrier(8)
+
+def work():
+    started.wait()  # all alive at once: none can inherit another's arena
+    for _ in range(100):
+        libc.free(libc.malloc(256 * 1024))
+
+threads = [threading.Thread(target=work) for _ in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+libc.malloc_stats()  # to stderr: one "Arena N:" block per arena
+"""
+
+
+def arenas(**env: str) -> int:
+    result = subprocess.run(
+        [sys.executable, "-c", ARENAS],
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return sum(line.startswith("Arena ") for line in result.stderr.splitlines())
+
+
+@glibc_only
+def test_threads_share_two_arenas_unless_the_deployment_chose() -> None:
+    # Eight threads allocating at once: glibc alone gives each its own arena.
+    assert arenas() == allocator.ARENA_MAX == 2
+    assert arenas(MALLOC_ARENA_MAX="16") >= 8

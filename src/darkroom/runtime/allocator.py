@@ -15,9 +15,10 @@ tuning above still saves the kernel time; an idle one shrinks back toward its ba
 For that, threads share `ARENA_MAX` arenas instead of glibc's 8 per core: `malloc_trim`
 releases the free pages inside every arena, but the free space at the top of a thread's
 own arena only when that thread frees a block past the trim threshold, which with the
-tuning above never happens, so each of up to 16 arenas kept what its thread last used
-(measured: 175 MiB settled after a burst instead of 115). Fewer arenas also lower the
-peak: free memory in one arena is reused by the other threads.
+tuning above never happens, so each of up to 16 arenas kept what its thread last used.
+After a burst of 300 uploads (`bench/memory.py`, docs/benchmarks.md) `serve` settled at
+516 MiB with the trim alone and at 154-167 MiB with shared arenas too; fewer arenas also
+halve the peak (free memory in one arena is reused by the other threads).
 
 Deployments that set MALLOC_TRIM_THRESHOLD_, MALLOC_MMAP_THRESHOLD_ or MALLOC_ARENA_MAX
 themselves keep their values; other C libraries (musl) are left alone.
