@@ -71,13 +71,10 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
     resort does: a stream swapped in and closed since (a test runner's capture) is never
     written to."""
 
-    @property
-    def stream(self) -> TextIO:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _value: TextIO) -> None:
-        pass  # StreamHandler.__init__ assigns it; the property above decides
+    def emit(self, record: logging.LogRecord) -> None:
+        """Called (under the handler's lock) for every record: look the stream up anew."""
+        self.stream = sys.stderr
+        super().emit(record)
 
 
 def configure_logging(level: str, fmt: LogFormat = "auto", stream: TextIO | None = None) -> None:
