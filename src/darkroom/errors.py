@@ -80,6 +80,27 @@ class InvalidSpec(PermanentError):
     default_message = "The transformation spec is invalid."
 
 
+class ExtraNotInstalled(PermanentError):
+    """The request needs an optional extra this deployment has not installed.
+
+    The message names the `pip install` to run; a worker asked to consume the work of a
+    missing extra refuses to start with the same message.
+    """
+
+    code = "extra_not_installed"
+    status_code = 422
+    default_message = "This feature needs an optional extra that is not installed."
+
+    @classmethod
+    def named(cls, feature: str, extra: str) -> ExtraNotInstalled:
+        """The refusal of `feature`, naming the install command of its `extra`."""
+        return cls(
+            f"{feature} needs the '{extra}' extra, which is not installed here: "
+            f"pip install 'darkroom-images[{extra}]'.",
+            details={"feature": feature, "extra": extra},
+        )
+
+
 class UnknownProfile(PermanentError):
     """A request names a profile that does not exist."""
 

@@ -183,6 +183,7 @@ def test_instances_carry_the_class_fields_to_the_body_and_the_retry_policy(
         (errors.CorruptImage, 422, False),
         (errors.InvalidSpec, 422, False),
         (errors.UnknownProfile, 422, False),
+        (errors.ExtraNotInstalled, 422, False),
         (errors.RateLimited, 429, False),
         (errors.ConfigurationError, 500, False),
         (errors.StorageUnavailable, 503, True),
@@ -213,6 +214,15 @@ def test_message_and_details_travel_to_the_body() -> None:
         }
     }
     assert str(exc) == "width: too big"
+
+
+def test_a_missing_extra_names_its_install_command() -> None:
+    exc = errors.ExtraNotInstalled.named("The 'ocr' analysis", "ocr")
+    assert exc.message == (
+        "The 'ocr' analysis needs the 'ocr' extra, which is not installed here: "
+        "pip install 'darkroom-images[ocr]'."
+    )
+    assert exc.details == {"feature": "The 'ocr' analysis", "extra": "ocr"}
 
 
 def test_unknown_exceptions_are_retried() -> None:
