@@ -249,6 +249,17 @@ class Overloaded(TransientError):
         self.retry_after = retry_after
 
 
+class RenderTimeout(TransientError):
+    """A render ran past its time budget and libvips was stopped.
+
+    Transient: the same render may fit its budget on a less busy machine; a variant that
+    never does ends in the dead-letter queue once its retries are spent.
+    """
+
+    code = "render_timeout"
+    default_message = "The render took longer than its time budget and was stopped."
+
+
 def is_retryable(exc: BaseException) -> bool:
     """Whether work that raised `exc` should be tried again.
 

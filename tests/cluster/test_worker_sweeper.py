@@ -1,4 +1,4 @@
-"""`darkroom worker` sweeps what killed writes left in storage as soon as it starts."""
+"""`darkroom worker` and `darkroom api` sweep what killed writes left in storage at start."""
 
 from __future__ import annotations
 
@@ -11,12 +11,22 @@ import pytest
 from darkroom.storage import LocalStore
 from tests.cluster.conftest import Broker
 from tests.cluster.test_processes import cluster_env, logged, process, wait_for_log
+from tests.integration.test_process import free_port
 from tests.integration.test_sweeper import leftover, temp_files
 
 pytestmark = pytest.mark.slow  # a real worker process on a real broker
 
 
-def test_worker_sweeps_leftovers_at_start(tmp_path: Path, rabbitmq: Broker) -> None:
+@pytest.mark.parametrize(
+    ("role", "stopped"),
+    [
+        ("worker", "stopping: letting running transforms finish"),
+        ("api", "Application shutdown complete"),
+    ],
+)
+def test_each_role_sweeps_leftovers_at_start(
+    tmp_path: Path, rabbitmq: Broker, role: str, stopped: str
+) -> None:
     objects = tmp_path / "objects"
     store = LocalStore(objects)
     store.put("originals/ab/cd/kept.jpg", b"an object")
@@ -32,8 +42,9 @@ def test_worker_sweeps_leftovers_at_start(tmp_path: Path, rabbitmq: Broker) -> N
         rabbitmq,
         DARKROOM_LEASE_SECONDS="30",
     )
-    log = tmp_path / "worker.log"
-    with process(tmp_path, "worker", ["worker"], env) as worker:
+    log = tmp_path / f"{role}.log"
+    args = [role, "--port", str(free_port())] if role == "api" else [role]
+    with process(tmp_path, role, args, env) as worker:
         wait_for_log(log, "swept 2 leftover(s) of interrupted writes", 1, timeout=60)
         assert temp_files(objects) == [fresh]
         assert not (objects / "variants").exists()
@@ -42,4 +53,4 @@ def test_worker_sweeps_leftovers_at_start(tmp_path: Path, rabbitmq: Broker) -> N
         assert worker.wait(timeout=30) == 0
     assert not any(path.exists() for path in stale)
     assert fresh.exists()
-    assert logged(log, "stopping: letting running transforms finish")
+    assert logged(log, stopped)

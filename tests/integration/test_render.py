@@ -379,3 +379,49 @@ def test_an_unexpected_render_failure_is_a_500_and_the_service_carries_on(
     assert "a bug" not in failed.text
     monkeypatch.undo()
     assert signed.http.get(sign_url(f"/v1/render/{image_id}?w=50", KEY)).status_code == 200
+
+
+def test_a_render_past_its_budget_answers_503_render_timeout(tmp_path: Path) -> None:
+    with contextmanager(
+        start_service(tmp_path, allow_unsigned=True, render_timeout_seconds=0.5)
+    )() as service:
+        image_id = stored(service, "photo-flickr-2725x2225.jpg")
+        heavy = service.http.get(f"/v1/render/{image_id}?w=11000&enlarge=1&blur=100")
+        assert heavy.status_code == 503
+        assert heavy.json()["error"]["code"] == "render_timeout"
+        assert "0.5 s budget" in heavy.json()["error"]["message"]
+        assert service.http.get(f"/v1/render/{image_id}?w=120").status_code == 200
+
+
+def test_cheap_renders_flow_while_heavy_ones_run(tmp_path: Path) -> None:
+    with contextmanager(
+        start_service(
+            tmp_path,
+            allow_unsigned=True,
+            render_cache=False,
+            render_concurrency=2,
+            render_heavy_concurrency=1,
+            render_timeout_seconds=2,
+        )
+    )() as service:
+        image_id = stored(service, "photo-flickr-2725x2225.jpg")
+        finished: dict[str, float] = {}
+
+        def get(name: str, query: str) -> int:
+            status = service.http.get(f"/v1/render/{image_id}?{query}").status_code
+            finished[name] = time.monotonic()
+            return status
+
+        with ThreadPoolExecutor(8) as pool:
+            heavy = [
+                pool.submit(get, f"heavy{i}", f"w={10000 + i}&enlarge=1&blur=100") for i in range(3)
+            ]
+            time.sleep(0.3)  # the heavy renders are admitted first
+            cheap = [pool.submit(get, f"cheap{i}", f"w={100 + i}") for i in range(4)]
+            assert [f.result() for f in cheap] == [200] * 4
+            # Each heavy one either finished or was stopped by its budget: never a 5xx other
+            # than 503, never a hang.
+            assert {f.result() for f in heavy} <= {200, 503}
+        last_cheap = max(finished[f"cheap{i}"] for i in range(4))
+        first_heavy = min(finished[f"heavy{i}"] for i in range(2))
+        assert last_cheap < first_heavy, "cheap renders waited behind heavy ones"

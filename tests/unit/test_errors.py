@@ -190,6 +190,7 @@ def test_instances_carry_the_class_fields_to_the_body_and_the_retry_policy(
         (errors.DatabaseUnavailable, 503, True),
         (errors.BrokerUnavailable, 503, True),
         (errors.Overloaded, 503, True),
+        (errors.RenderTimeout, 503, True),
     ],
 )
 def test_documented_statuses(cls: type[errors.DarkroomError], status: int, retryable: bool) -> None:

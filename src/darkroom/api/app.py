@@ -68,7 +68,12 @@ def _operation_id(route: APIRoute) -> str:
 
 def create_app(ctx: Context, *, lifespan: Lifespan = _no_lifespan) -> FastAPI:
     """The HTTP API over `ctx`; `lifespan` starts and stops whatever runs beside it."""
-    gate = RenderGate(ctx.settings.render_concurrency, ctx.settings.render_queue_limit)
+    settings = ctx.settings
+    gate = RenderGate(
+        settings.render_concurrency,
+        settings.render_queue_limit,
+        settings.render_heavy_concurrency,
+    )
 
     @asynccontextmanager
     async def lifespan_and_gate(app: FastAPI) -> AsyncIterator[None]:

@@ -33,10 +33,33 @@ class Plan:
     gravity: Gravity
     """Where the cut or the canvas sits, mapped into pre-rotation orientation."""
 
+    def largest_frame(self) -> tuple[int, int]:
+        """An upper bound of the frame the render holds after its resize, from the header alone.
+
+        What the render computes and encodes per frame: the resized frame, extended to the
+        canvas for fit=pad (a cover crop only ever makes it smaller).
+        """
+        if self.smart_crop is not None or self.size == "force":
+            width, height = self.resize
+        else:
+            src_w, src_h = self.source
+            scale = min(self.resize[0] / src_w, self.resize[1] / src_h)
+            if self.size == "down":
+                scale = min(scale, 1.0)
+            width, height = max(1, round(src_w * scale)), max(1, round(src_h * scale))
+        if self.box is not None:
+            width, height = max(width, self.box[0]), max(height, self.box[1])
+        return width, height
+
 
 def plan(spec: TransformSpec, info: ImageInfo, *, animated: bool) -> Plan:
     """Work out the resize for `spec` on an image described by `info`."""
-    source = _source_size(spec, info)
+    return plan_for_size(spec, info.upright_size(spec.auto_orient), animated=animated)
+
+
+def plan_for_size(spec: TransformSpec, upright: tuple[int, int], *, animated: bool) -> Plan:
+    """Work out the resize for `spec` on an image whose frames are `upright` (width, height)."""
+    source = _source_size(spec, upright)
     width, height = spec.scaled(spec.width), spec.scaled(spec.height)
     if spec.rotate in (90, 270):
         width, height = height, width
@@ -83,8 +106,8 @@ def _cover(
     return Plan(source, resize, size, None, (width, height), gravity)
 
 
-def _source_size(spec: TransformSpec, info: ImageInfo) -> tuple[int, int]:
-    width, height = info.upright_size(spec.auto_orient)
+def _source_size(spec: TransformSpec, upright: tuple[int, int]) -> tuple[int, int]:
+    width, height = upright
     crop = spec.crop
     if crop is None:
         return width, height

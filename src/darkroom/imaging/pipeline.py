@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ import pyvips
 from darkroom.errors import TooManyPixels
 from darkroom.imaging import load
 from darkroom.imaging._vips import int_field
+from darkroom.imaging.budget import Budget
 from darkroom.imaging.colors import NAMED_COLOURS
 from darkroom.imaging.encode import Animation, encode, output_format
 from darkroom.imaging.formats import TRAITS, ImageFormat
@@ -55,12 +57,13 @@ def render(
     limits: Limits = DEFAULT_LIMITS,
     accept: str | None = None,
     info: ImageInfo | None = None,
+    budget: Budget | None = None,
 ) -> Rendered:
     """Render `data` through `spec`. `accept` (an HTTP Accept header) resolves format=auto.
 
     `info` is what `probe(data, limits)` returned for these very bytes, when the caller
     already has it (an immutable original rendered again and again); otherwise the header
-    is probed here.
+    is probed here. With a `budget`, libvips is stopped when it runs out (RenderTimeout).
 
     Raises only `darkroom.errors` classes: the input's refusals from `probe`, `InvalidSpec`
     for a spec that does not fit the image, `CorruptImage` for data that fails to decode.
@@ -71,6 +74,8 @@ def render(
     fmt = output_format(spec.format, info, accept)
     animated = info.animated and TRAITS[fmt].animation
     geometry = plan(spec, info, animated=animated)
+    # Refused from the header, before a frame is decoded: the output is bounded like the input.
+    _check_output_size(*geometry.largest_frame(), info.frames if animated else 1, limits)
     watermarker = Watermarker(spec.watermark, spec.dpr, limits) if spec.watermark else None
     ctx = _context(spec, geometry, fmt, watermarker)
     with refusing(data, info.format, Stage.DECODE):
@@ -79,8 +84,9 @@ def render(
         animation = _animation(image, frames) if frames > 1 else None
         image = per_frame(image, frames, lambda frame: run_steps(frame, ctx))
         frame_height = image.height // frames
-        _check_output_size(image.width, frame_height, limits)
-        encoded = encode(image, fmt, spec, animation)
+        _check_output_size(image.width, frame_height, frames, limits)
+        with budget.watching(image) if budget is not None else nullcontext():
+            encoded = encode(image, fmt, spec, animation)
     return Rendered(encoded, fmt, image.width, frame_height, frames)
 
 
@@ -165,9 +171,18 @@ def per_frame(
     return pyvips.Image.arrayjoin(parts, across=1)
 
 
-def _check_output_size(width: int, height: int, limits: Limits) -> None:
+def _check_output_size(width: int, height: int, frames: int, limits: Limits) -> None:
+    details = {"width": width, "height": height, "frames": frames}
     if width * height > limits.max_pixels:
         raise TooManyPixels(
             f"The result would be {width}x{height}; the limit is {limits.max_pixels / 1e6:.1f} MP.",
-            details={"width": width, "height": height, "max_pixels": limits.max_pixels},
+            details=details | {"max_pixels": limits.max_pixels},
+        )
+    total = width * height * frames
+    if total > limits.max_animation_pixels:
+        raise TooManyPixels(
+            f"The result would be {frames} frames of {width}x{height} ({total / 1e6:.0f} MP in "
+            f"all); the limit for all frames together is "
+            f"{limits.max_animation_pixels / 1e6:.0f} MP. Ask for a smaller size.",
+            details=details | {"max_animation_pixels": limits.max_animation_pixels},
         )

@@ -169,6 +169,10 @@ class Watermark(_Model):
             raise ValueError("a watermark needs exactly one of 'image' or 'text'")
         if self.position in SMART_GRAVITIES:
             raise ValueError("watermark position must be 'centre' or a compass point")
+        if self.text is not None and not any(
+            c.isprintable() and not c.isspace() for c in self.text
+        ):
+            raise ValueError("watermark text must have a visible character")
         return self
 
 

@@ -8,7 +8,7 @@ from html import escape
 
 import pyvips
 
-from darkroom.errors import ImageError
+from darkroom.errors import ImageError, InvalidSpec
 from darkroom.imaging import load
 from darkroom.imaging._vips import VIPS_MAX_COORD
 from darkroom.imaging.geometry import gravity_offset
@@ -75,13 +75,22 @@ class Watermarker:
     def _text(self, area: tuple[int, int]) -> pyvips.Image:
         assert self._mark.text is not None
         size = max(1, round(self._mark.font_size * self._dpr))
-        # Pango reads markup; escaping makes user text literal. At 72 dpi, points are pixels.
-        mask = pyvips.Image.text(
-            escape(self._mark.text),
-            font=f"{WATERMARK_FONT} {size}",
-            dpi=72,
-            width=max(1, area[0]),
-        )
+        try:
+            # Pango reads markup; escaping makes user text literal. At 72 dpi, points are px.
+            mask = pyvips.Image.text(
+                escape(self._mark.text),
+                font=f"{WATERMARK_FONT} {size}",
+                dpi=72,
+                width=max(1, area[0]),
+            ).copy_memory()
+        except pyvips.Error:
+            # The spec's fault, not the picture's: nothing visible to draw, or too big to draw.
+            raise InvalidSpec(
+                f"The watermark text cannot be drawn at {size} px: it has no visible "
+                "character, or is too large for a text image. Use other text or a smaller "
+                "font_size.",
+                details=[{"field": "watermark.text", "message": "cannot be drawn"}],
+            ) from None
         colour = self._mark.color
         alpha = (mask * (self._mark.opacity * colour.a / 255)).cast("uchar")
         ink = mask.new_from_image(list(colour[:3])).copy(interpretation="srgb")

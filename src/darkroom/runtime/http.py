@@ -16,6 +16,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from darkroom.api.app import create_app
+from darkroom.runtime.allocator import idle_trimmer
+from darkroom.runtime.sweeper import Sweeper
 from darkroom.runtime.wiring import SHARED_BROKER, Wired, wire
 from darkroom.service import auth
 from darkroom.service.context import Context
@@ -117,12 +119,21 @@ def api_wiring(settings: Settings) -> Wired:
 def api_app(settings: Settings, wired: Wired | None = None) -> FastAPI:
     """The HTTP API alone: it records uploads and enqueues work for the workers."""
     running = wired if wired is not None else api_wiring(settings)
+    # An API process writes too (uploads, the render cache) and holds render bursts in
+    # memory: it sweeps what killed writes left, and hands memory back when idle.
+    beside = [Sweeper.for_context(running.ctx), idle_trimmer()]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for task in beside:
+            if task is not None:
+                task.start()
         try:
             yield
         finally:
+            for task in beside:
+                if task is not None:
+                    task.stop()
             running.close()
 
     return create_app(running.ctx, lifespan=lifespan)

@@ -15,6 +15,8 @@ from darkroom.errors import InvalidRequest, NotFound
 from darkroom.fetch import FetchPolicy, fetch
 from darkroom.imaging import ImageFormat, ImageInfo, OutputFormat, TransformSpec, probe
 from darkroom.imaging import render as render_image
+from darkroom.imaging.budget import Budget
+from darkroom.imaging.cost import is_heavy, render_cost
 from darkroom.imaging.encode import resolve_format
 from darkroom.imaging.formats import TRAITS
 from darkroom.imaging.probe import ANIMATED_FORMATS
@@ -41,6 +43,8 @@ class Plan:
     etag: str
     media_type: str
     vary_accept: bool
+    heavy: bool
+    """Estimated from the header and spec to be heavy work: it runs in the heavy lane."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,9 @@ class _Facts:
     owner_id: str | None
     sha256: str
     source: ImageFormat
+    width: int
+    height: int
+    frames: int
     has_alpha: bool
     animated: bool
     expires: float
@@ -81,7 +88,11 @@ def plan_stored(
         spec.format, facts.source, accept, has_alpha=facts.has_alpha, animated=facts.animated
     )
     resolved = spec.model_copy(update={"format": OutputFormat(fmt.value)})
-    return _plan(image_id, facts.original_key, None, resolved, facts.sha256, spec)
+    frames = facts.frames if facts.animated and TRAITS[fmt].animation else 1
+    cost = render_cost(
+        resolved, (facts.width, facts.height), source=facts.source, output=fmt, frames=frames
+    )
+    return _plan(image_id, facts.original_key, None, resolved, facts.sha256, spec, is_heavy(cost))
 
 
 def _image_facts(ctx: Context, image_id: str) -> _Facts:
@@ -100,6 +111,9 @@ def _image_facts(ctx: Context, image_id: str) -> _Facts:
         owner_id=image.owner_id,
         sha256=image.sha256,
         source=source,
+        width=image.width,
+        height=image.height,
+        frames=image.frames,
         has_alpha=image.has_alpha,
         animated=image.frames > 1 and source in ANIMATED_FORMATS,
         expires=now + FACTS_TTL_SECONDS,
@@ -116,34 +130,45 @@ def plan_remote(ctx: Context, url: str, spec: TransformSpec, accept: str) -> Pla
     _remote_policy(ctx)  # refuse early when remote sources are off
     digest = hashlib.sha256(url.encode("utf-8")).hexdigest()
     scope = f"remote-{digest[:40]}"
-    if spec.format in (OutputFormat.AUTO, OutputFormat.ORIGINAL):
-        info = probe(_remote_source(ctx, url, scope))
-        fmt = resolve_format(
-            spec.format, info.format, accept, has_alpha=info.has_alpha, animated=info.animated
-        )
-        spec_resolved = spec.model_copy(update={"format": OutputFormat(fmt.value)})
-    else:
-        spec_resolved = spec
-    return _plan(scope, None, url, spec_resolved, digest, spec)
+    # The header decides the output format (auto, original) and the lane; the source is
+    # fetched once and cached, so the render itself reads it from there.
+    info = probe(_remote_source(ctx, url, scope), ctx.limits)
+    fmt = resolve_format(
+        spec.format, info.format, accept, has_alpha=info.has_alpha, animated=info.animated
+    )
+    resolved = spec.model_copy(update={"format": OutputFormat(fmt.value)})
+    frames = info.frames if info.animated and TRAITS[fmt].animation else 1
+    cost = render_cost(resolved, info.upright_size(), source=info.format, output=fmt, frames=frames)
+    return _plan(scope, None, url, resolved, digest, spec, is_heavy(cost))
+
+
+def cached(ctx: Context, plan: Plan) -> Rendition | None:
+    """The rendition from the render cache, if it is there."""
+    if not ctx.settings.render_cache:
+        return None
+    with transaction(ctx.sessions) as session:
+        indexed = cache_rows.touch_cache_entry(session, plan.key)
+    # An indexed object evicted by another process meanwhile is simply rendered again.
+    with suppress(NotFound):
+        if indexed:
+            return Rendition(ctx.outputs.get(plan.key), cached=True)
+    return None
 
 
 def produce(ctx: Context, plan: Plan) -> Rendition:
     """The rendition from the cache, or rendered now (and cached)."""
     use_cache = ctx.settings.render_cache
-    if use_cache:
-        with transaction(ctx.sessions) as session:
-            indexed = cache_rows.touch_cache_entry(session, plan.key)
-        # An indexed object evicted by another process meanwhile is simply rendered again.
-        with suppress(NotFound):
-            if indexed:
-                return Rendition(ctx.outputs.get(plan.key), cached=True)
+    hit = cached(ctx, plan)
+    if hit is not None:
+        return hit
     info: ImageInfo | None = None  # a remote source can change at its origin: probe anew
     if plan.source_key is not None:
         original, info = _stored_original(ctx, plan.source_key)
     else:
         assert plan.source_url is not None
         original = _remote_source(ctx, plan.source_url, plan.scope)
-    result = render_image(original, plan.spec, limits=ctx.limits, info=info)
+    budget = Budget(ctx.settings.render_timeout_seconds)
+    result = render_image(original, plan.spec, limits=ctx.limits, info=info, budget=budget)
     if use_cache:
         ctx.outputs.put(plan.key, result.data, result.mime_type)
         with transaction(ctx.sessions) as session:
@@ -202,6 +227,7 @@ def _plan(
     resolved: TransformSpec,
     source_digest: str,
     requested: TransformSpec,
+    heavy: bool,
 ) -> Plan:
     fmt = ImageFormat(resolved.format.value)
     spec_hash = resolved.spec_hash
@@ -214,6 +240,7 @@ def _plan(
         etag=f'"{source_digest[:12]}-{spec_hash}"',
         media_type=TRAITS[fmt].mime_type,
         vary_accept=requested.format is OutputFormat.AUTO,
+        heavy=heavy,
     )
 
 

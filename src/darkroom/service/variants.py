@@ -17,6 +17,7 @@ from darkroom.db.repo import variants as variant_rows
 from darkroom.db.schema import ImageVariant, Status, utcnow
 from darkroom.errors import NotFound
 from darkroom.imaging import Rendered, render
+from darkroom.imaging.budget import Budget
 from darkroom.imaging.formats import TRAITS
 from darkroom.retry import GiveUp, Retry, describe
 from darkroom.service import purge
@@ -131,7 +132,8 @@ def _process(ctx: Context, variant_id: str) -> Outcome:
 
 def _produce(ctx: Context, variant: ImageVariant) -> tuple[str, Rendered]:
     original = ctx.originals.get(variant.image.original_key)
-    result: Rendered = render(original, variant.spec, limits=ctx.limits)
+    budget = Budget(ctx.settings.render_timeout_seconds)
+    result: Rendered = render(original, variant.spec, limits=ctx.limits, budget=budget)
     key = variant_key(
         variant.image_id, variant.profile, variant.spec_hash, TRAITS[result.format].extension
     )

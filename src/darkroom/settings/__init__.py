@@ -194,6 +194,21 @@ class Settings(BaseSettings):
         description="On-demand renders that may wait for a slot; beyond it the API answers "
         "503 with Retry-After instead of queueing without bound.",
     )
+    render_heavy_concurrency: int = Field(
+        default_factory=lambda: max(1, usable_cpus() // 2),
+        gt=0,
+        description="Heavy on-demand renders (big outputs, long animations, large blurs, "
+        "estimated from the header) running at once; they wait in their own lane so that "
+        "cheap renders keep flowing beside them.",
+        json_schema_extra={"default_text": "half the CPU cores, at least 1"},
+    )
+    render_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Wall-clock budget of one render (on demand or a variant); libvips is "
+        "stopped when it runs out and the render fails with 503 render_timeout (a variant "
+        "is retried, then dead-lettered).",
+    )
     signing_keys: Secrets = Field(
         default=(),
         description=f"Comma-separated HMAC keys of signed render URLs (at least "

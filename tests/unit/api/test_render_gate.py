@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from darkroom.api.render_gate import RenderGate
+from darkroom.api.render_gate import Heavy, RenderGate
 from darkroom.errors import Overloaded
 
 
@@ -136,3 +136,56 @@ def test_an_abandoned_failure_is_not_reported_as_unretrieved() -> None:
 
     asyncio.run(scenario())
     assert unhandled == []
+
+
+def test_heavy_work_waits_in_its_own_lane_while_cheap_work_flows() -> None:
+    release = threading.Event()
+    heavy_started: list[str] = []
+
+    def heavy(name: str) -> Callable[[], Heavy[str]]:
+        def plan() -> Heavy[str]:
+            def rest() -> str:
+                heavy_started.append(name)
+                assert release.wait(10)
+                return name
+
+            return Heavy(rest)
+
+        return plan
+
+    async def scenario() -> None:
+        gate = RenderGate(concurrency=2, queue_limit=10, heavy_concurrency=1)
+        heavies = [asyncio.create_task(gate.run(f"h{i}", heavy(f"h{i}"))) for i in range(4)]
+        await until(lambda: len(heavy_started) == 1)
+        # Four heavy renders admitted, one running: both main threads are still free.
+        assert gate.admitted == 4
+        cheap = await asyncio.wait_for(
+            asyncio.gather(*(gate.run(f"c{i}", lambda: "thumb") for i in range(5))), 5
+        )
+        assert cheap == ["thumb"] * 5
+        assert len(heavy_started) == 1, "the heavy lane ran more than its one thread"
+        release.set()
+        assert await asyncio.gather(*heavies) == ["h0", "h1", "h2", "h3"]
+        assert gate.admitted == 0
+        gate.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_heavy_failure_reaches_every_waiter() -> None:
+    def plan() -> Heavy[str]:
+        def rest() -> str:
+            raise ValueError("too slow")
+
+        return Heavy(rest)
+
+    async def scenario() -> None:
+        gate = RenderGate(concurrency=1, queue_limit=0)
+        outcomes = await asyncio.gather(
+            gate.run("k", plan), gate.run("k", plan), return_exceptions=True
+        )
+        assert all(isinstance(o, ValueError) for o in outcomes)
+        assert gate.admitted == 0
+        gate.close()
+
+    asyncio.run(scenario())

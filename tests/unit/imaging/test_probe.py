@@ -77,8 +77,10 @@ def test_sniff_uses_bytes_not_names(name: str, fmt: ImageFormat | None) -> None:
 def test_sniff_new_formats() -> None:
     image = quadrants(8, 8)
     assert sniff(encode(image, "BMP")) is ImageFormat.BMP
-    assert sniff(encode(image, "ICO")) is ImageFormat.ICO
-    assert sniff(cursor(encode(image, "ICO", bitmap_format="bmp"))) is ImageFormat.CUR
+    assert sniff(encode(image, "ICO", sizes=[(8, 8)])) is ImageFormat.ICO
+    assert (
+        sniff(cursor(encode(image, "ICO", sizes=[(8, 8)], bitmap_format="bmp"))) is ImageFormat.CUR
+    )
     assert sniff(b"II+\x00\x08\x00\x00\x00" + b"\x00" * 8) is ImageFormat.TIFF
     assert sniff(b"MM\x00+\x00\x08\x00\x00" + b"\x00" * 8) is ImageFormat.TIFF
     jpeg = encode(image, "JPEG")

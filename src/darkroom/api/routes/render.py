@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request, Response
 from darkroom.api.auth import admit, bearer_key, client_bucket, limit, optional_key
 from darkroom.api.deps import blocking
 from darkroom.api.openapi import IMAGE_TYPES, Responses, binary, errors, header, not_modified
-from darkroom.api.render_gate import RenderGate
+from darkroom.api.render_gate import Heavy, RenderGate
 from darkroom.api.render_query import (
     MAX_REMOTE_URL,
     OPTIONS,
@@ -187,10 +187,17 @@ async def _respond(
         if plan.etag in [tag.strip() for tag in match.split(",")]:
             return Response(status_code=304, headers=_headers(plan))
 
-    def work() -> tuple[render.Plan, render.Rendition]:
+    def work() -> (
+        tuple[render.Plan, render.Rendition] | Heavy[tuple[render.Plan, render.Rendition]]
+    ):
         # One thread hop for planning and rendering: the hot path stays off the event loop
-        # and does not queue twice.
+        # and does not queue twice. Heavy work moves to its own lane once planned.
         plan = plan_fn()
+        if plan.heavy:
+            hit = render.cached(ctx, plan)
+            if hit is not None:
+                return plan, hit
+            return Heavy(lambda: (plan, render.produce(ctx, plan)))
         return plan, render.produce(ctx, plan)
 
     # Identical requests (same path, options and Accept) share one render; requests with
