@@ -393,6 +393,7 @@ def test_a_render_past_its_budget_answers_503_render_timeout(tmp_path: Path) -> 
         assert service.http.get(f"/v1/render/{image_id}?w=120").status_code == 200
 
 
+@pytest.mark.slow  # a few seconds of heavy renders on purpose
 def test_cheap_renders_flow_while_heavy_ones_run(tmp_path: Path) -> None:
     with contextmanager(
         start_service(

@@ -24,6 +24,9 @@ _BITFIELDS = 3
 _BMP_COMPRESSIONS = {0, 1, 2, _BITFIELDS}
 """None, RLE8, RLE4 and bit fields: what Pillow reads."""
 _BMP_DEPTHS = {1, 4, 8, 16, 24, 32}
+_DIB_VALID_DEPTHS = {0, 1, 2, 4, 8, 16, 24, 32, 64}
+"""Every depth the format defines (0: the depth a JPEG or PNG inside says)."""
+_DIB_HEADER_SIZE = 40
 _MAX_ICON_IMAGES = 256
 """Real icons hold a dozen sizes at most; each listed image costs a header parse."""
 
@@ -92,7 +95,18 @@ def _dib_fields(dib: bytes) -> tuple[int, int, int]:
 
 
 def _dib_unsupported_reason(dib: bytes) -> str | None:
+    """Why a valid DIB cannot be decoded here; CorruptImage if its header is not valid."""
     header_size, bits, compression = _dib_fields(dib)
+    if bits not in _DIB_VALID_DEPTHS:
+        raise CorruptImage(
+            f"The BMP header is not valid: it declares {bits} bits per pixel.",
+            details={"format": "bmp", "stage": "header", "problem": "damaged"},
+        )
+    if header_size >= 40 and int.from_bytes(dib[4:8], "little", signed=True) <= 0:
+        raise CorruptImage(
+            "The BMP header is not valid: its width is not a positive number.",
+            details={"format": "bmp", "stage": "header", "problem": "damaged"},
+        )
     if compression in (4, 5):
         return f"it wraps {'JPEG' if compression == 4 else 'PNG'} data instead of a bitmap"
     if compression == _BITFIELDS and header_size == 64:
@@ -149,6 +163,9 @@ class _Icon:
     def _entry(self, data: bytes, index: int, fmt: ImageFormat) -> _Entry:
         directory = self._file.entry[index]
         body = data[directory.offset : directory.offset + directory.size]
+        if len(body) < _DIB_HEADER_SIZE and not body.startswith(_PNG_MAGIC[: len(body)]):
+            # Some writers leave the entry's size wrong; the DIB header says what follows.
+            body = data[directory.offset :]
         if body.startswith(_PNG_MAGIC):
             png = PngImagePlugin.PngImageFile(io.BytesIO(body))
             return _Entry(index, png.width, png.height, 32, body)

@@ -33,6 +33,9 @@ UNDECODABLE_COMPRESSIONS = {
 Tests decode real LZMA, Zstandard and old-style JPEG TIFFs to keep this true.
 """
 
+DECODABLE_SAMPLE_BITS = {1, 2, 4, 8, 16, 32, 64}
+"""libvips reads whole bytes per sample, or 1, 2 and 4 bits packed; not 10, 12 or 24."""
+
 KNOWN_COMPRESSIONS = {1, 2, 3, 4, 5, 7, 8, 32766, 32771, 32773, 32809, 32946, 34676, 34677, 50001}
 """Codecs it decodes: none, CCITT, LZW, JPEG, Deflate, NeXT, PackBits, ThunderScan, LogLuv,
 WebP. Any other code is not a codec libtiff knows."""
@@ -92,7 +95,8 @@ def read_first_directory(data: bytes) -> Directory | None:
             if size > inline:
                 value_at = struct.unpack_from(order + ("Q" if big else "I"), data, value_at)[0]
             tags[tag] = struct.unpack_from(order + _UNSIGNED[kind] * number, data, value_at)
-    except struct.error:
+    except (struct.error, OverflowError):
+        # Offsets past the end, or too large for an index at all (BigTIFF's are 64-bit).
         return None
     return Directory(tags)
 
@@ -108,4 +112,7 @@ def unsupported_reason(directory: Directory) -> str | None:
         return "it stores its colour planes separately in tiles (tiled planar)"
     if directory.first(PHOTOMETRIC, 2) == 8 and directory.first(BITS_PER_SAMPLE, 8) == 8:
         return "it holds 8-bit CIELab (LabQ) pixels"
+    bits = directory.first(BITS_PER_SAMPLE, 1)
+    if bits not in DECODABLE_SAMPLE_BITS:
+        return f"it has {bits}-bit samples"
     return None

@@ -15,6 +15,7 @@ from enum import StrEnum
 import pyvips
 
 from darkroom.errors import CorruptImage, DarkroomError, ImageError, UnsupportedFormat
+from darkroom.imaging._isobmff import CODECS, DERIVED, primary_item_type
 from darkroom.imaging._tiff import read_first_directory, unsupported_reason
 from darkroom.imaging.formats import ImageFormat
 
@@ -49,19 +50,37 @@ def refusal(data: bytes, fmt: ImageFormat, stage: Stage) -> ImageError:
 
 
 def unsupported_variant(data: bytes, fmt: ImageFormat) -> UnsupportedFormat | None:
-    """A valid file in a variant this server cannot decode (TIFF only, so far), or None."""
-    if fmt is not ImageFormat.TIFF:
+    """A valid file in a variant this server cannot decode (TIFF, HEIF), or None."""
+    if fmt is ImageFormat.TIFF:
+        directory = read_first_directory(data)
+        reason = unsupported_reason(directory) if directory is not None else None
+        advice = (
+            "Convert it to PNG, JPEG or a TIFF with LZW, Deflate or JPEG compression and "
+            "8 or 16 bits per sample."
+        )
+    elif fmt in (ImageFormat.HEIF, ImageFormat.AVIF):
+        reason = _heif_codec_reason(data)
+        advice = "HEIF coded with HEVC (HEIC) or AV1 (AVIF) is accepted."
+    else:
         return None
-    directory = read_first_directory(data)
-    reason = unsupported_reason(directory) if directory is not None else None
     if reason is None:
         return None
     return UnsupportedFormat(
-        f"This TIFF cannot be decoded here: {reason}. Convert it to PNG, JPEG or a TIFF "
-        "with LZW, Deflate or JPEG compression.",
+        f"This {fmt.name} cannot be decoded here: {reason}. {advice}",
         details={"format": fmt.value, "reason": reason},
     )
 
+
+def _heif_codec_reason(data: bytes) -> str | None:
+    kind = primary_item_type(data)
+    if kind is None or kind in DECODABLE_ITEMS or kind in DERIVED:
+        return None
+    codec = CODECS.get(kind, repr(kind.decode("latin-1")))
+    return f"its image is coded with {codec}"
+
+
+DECODABLE_ITEMS = frozenset({b"hvc1", b"av01"})
+"""HEVC through the `heif` extra (refused with its install hint without it), AV1 by libvips."""
 
 LIBVIPS_FAILURES: tuple[type[Exception], ...] = (pyvips.Error,)
 ANY_DECODER_FAILURE: tuple[type[Exception], ...] = (Exception,)

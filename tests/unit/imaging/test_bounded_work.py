@@ -87,10 +87,10 @@ def test_the_whole_output_of_an_animation_is_capped_before_decoding() -> None:
     assert "44 frames of 4000x4000" in refused.value.message
     assert refused.value.details["max_animation_pixels"] == 500_000_000
     # Within the cap, the same animation renders with every frame.
-    result = render(gif, {"width": 800, "enlarge": True, "format": "webp"})
-    assert (result.width, result.frames) == (800, 44)
+    result = render(gif, {"width": 200, "format": "webp"})
+    assert (result.width, result.frames) == (200, 44)
     # A still output of the same request is one frame, and fits.
-    assert render(gif, {"width": 4000, "enlarge": True, "format": "png"}).frames == 1
+    assert render(gif, {"width": 2000, "enlarge": True, "format": "jpeg"}).frames == 1
 
 
 def test_an_output_frame_past_the_pixel_limit_is_refused_before_decoding() -> None:
