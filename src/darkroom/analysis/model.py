@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import threading
 from collections.abc import Callable
@@ -21,6 +22,15 @@ class ModelInfo:
 
     name: str
     version: str
+
+    @classmethod
+    def of_file(cls, path: Path) -> ModelInfo:
+        """A user's own model file: its name, and a digest of its bytes as the version."""
+        digest = hashlib.sha256()
+        with path.open("rb") as stream:
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(chunk)
+        return cls(path.name, f"sha256:{digest.hexdigest()[:16]}")
 
 
 def require(module: str, *, feature: str, extra: str) -> ModuleType:

@@ -142,8 +142,8 @@ def test_heavy_work_waits_in_its_own_lane_while_cheap_work_flows() -> None:
     release = threading.Event()
     heavy_started: list[str] = []
 
-    def heavy(name: str) -> Callable[[], Heavy[str]]:
-        def plan() -> Heavy[str]:
+    def heavy(name: str) -> Callable[[], str | Heavy[str]]:
+        def plan() -> str | Heavy[str]:
             def rest() -> str:
                 heavy_started.append(name)
                 assert release.wait(10)
@@ -173,7 +173,7 @@ def test_heavy_work_waits_in_its_own_lane_while_cheap_work_flows() -> None:
 
 
 def test_a_heavy_failure_reaches_every_waiter() -> None:
-    def plan() -> Heavy[str]:
+    def plan() -> str | Heavy[str]:
         def rest() -> str:
             raise ValueError("too slow")
 
