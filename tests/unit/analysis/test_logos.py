@@ -23,6 +23,8 @@ import numpy as np  # noqa: E402
 
 from darkroom.analysis import logos  # noqa: E402
 
+pytestmark = pytest.mark.slow  # loads a model (seconds per test worker)
+
 CORPUS = Path(__file__).parents[2] / "fixtures" / "corpus"
 Box = list[int]
 

