@@ -1,11 +1,14 @@
 """Resident memory of `darkroom serve` through a burst of uploads and the idle time after it.
 
 Usage: python -m bench.memory [--uploads 300] [--idle 90] [--modes before,trim-only,after]
+                              [--realworld]
 
 For each mode a fresh `darkroom serve` (SQLite, local folder, one transform thread per
 core) takes `--uploads` uploads of the corpus files the manifest accepts, in turn, each
 for the three default profiles, from 4 client threads; the bench waits until every image
-is done or failed, then leaves the service idle for `--idle` seconds. VmRSS is read from
+is done or failed, then leaves the service idle for `--idle` seconds. `--realworld` mixes in
+every file of tests/fixtures/realworld (567 third-party files, refusals included: they are
+real-world uploads too, and counted as such). VmRSS is read from
 /proc/<pid>/status every 0.25 s; the peak is VmHWM. Prints Markdown.
 
 Modes: `after` is the service as it ships (idle trimmer, `ARENA_MAX` arenas); `trim-only`
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -35,7 +39,9 @@ import httpx
 
 from darkroom.settings import usable_cpus
 
-CORPUS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "corpus"
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
+CORPUS = FIXTURES / "corpus"
+REALWORLD = FIXTURES / "realworld"
 PROFILES = "thumb_200,webp_800,avatar"
 MiB = 1024**2
 
@@ -56,6 +62,12 @@ def corpus() -> list[tuple[str, bytes]]:
         for row in rows
         if row["expected"] == "ok"
     ]
+
+
+def realworld() -> list[tuple[str, bytes]]:
+    """Every file of the real-world corpus, accepted or not, with its bytes."""
+    names = sorted(json.loads((REALWORLD / "expected.json").read_text()))
+    return [(name, (REALWORLD / name).read_bytes()) for name in names]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -154,19 +166,26 @@ def burst(base: str, files: list[tuple[str, bytes]], uploads: int) -> dict[str, 
     """Upload `uploads` files (cycling through `files`) and wait for all; variant outcomes."""
     with httpx.Client(base_url=base, timeout=120) as http:
 
-        def upload(i: int) -> str:
+        def upload(i: int) -> str | int:
             name, data = files[i % len(files)]
             response = http.post(
-                "/v1/images", files={"file": (name, data)}, data={"profiles": PROFILES}
+                "/v1/images", files={"file": (Path(name).name, data)}, data={"profiles": PROFILES}
             )
-            response.raise_for_status()
+            if response.status_code >= 500:
+                response.raise_for_status()
+            if response.status_code >= 400:
+                return response.status_code
             image_id: str = response.json()["id"]
             return image_id
 
         with ThreadPoolExecutor(4) as pool:
-            ids = list(pool.map(upload, range(uploads)))
+            answers = list(pool.map(upload, range(uploads)))
         outcomes: dict[str, int] = {}
-        for image_id in ids:
+        for refused in (a for a in answers if isinstance(a, int)):
+            outcomes[f"uploads refused {refused}"] = (
+                outcomes.get(f"uploads refused {refused}", 0) + 1
+            )
+        for image_id in (a for a in answers if isinstance(a, str)):
             while True:
                 image: dict[str, Any] = http.get(f"/v1/images/{image_id}").json()
                 if image["status"] in ("done", "failed"):
@@ -191,8 +210,7 @@ class Run:
     """VmRSS (KiB) this many seconds into the idle time."""
 
 
-def run(mode: str, uploads: int, idle: int, port: int) -> Run:
-    files = corpus()
+def run(mode: str, uploads: int, idle: int, port: int, files: list[tuple[str, bytes]]) -> Run:
     with tempfile.TemporaryDirectory() as tmp, serve(Path(tmp), port, MODES[mode]) as child:
         base = f"http://127.0.0.1:{port}"
         time.sleep(2)  # start-up settles (the first sweep, the first trim window)
@@ -223,8 +241,11 @@ def main() -> None:
     parser.add_argument("--idle", type=int, default=90, help="seconds idle after the burst")
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--port", type=int, default=18091)
+    parser.add_argument("--realworld", action="store_true", help="mix in the real-world files")
     args = parser.parse_args()
-    runs = [run(mode, args.uploads, args.idle, args.port) for mode in args.modes.split(",")]
+    files = corpus() + (realworld() if args.realworld else [])
+    random.Random(7).shuffle(files)  # formats mixed through the burst, the same each run
+    runs = [run(mode, args.uploads, args.idle, args.port, files) for mode in args.modes.split(",")]
     marks = sorted({mark for r in runs for mark in r.idle})
     print(
         "| mode | burst s | CPU s | variants | baseline MiB | peak (VmHWM) MiB "

@@ -80,6 +80,14 @@ class InvalidSpec(PermanentError):
     default_message = "The transformation spec is invalid."
 
 
+class UnknownAnalysis(PermanentError):
+    """An analysis name this server does not know."""
+
+    code = "unknown_analysis"
+    status_code = 422
+    default_message = "Unknown analysis."
+
+
 class ExtraNotInstalled(PermanentError):
     """The request needs an optional extra this deployment has not installed.
 

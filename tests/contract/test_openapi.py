@@ -68,7 +68,7 @@ def test_every_write_route_names_its_request_body(document: dict[str, Any]) -> N
         for path, method, op in operations(document)
         if method in ("post", "put", "patch") and op["operationId"] not in NO_BODY
     ]
-    assert len(writes) == 4  # upload, add variants, put profile, submit job
+    assert len(writes) == 5  # upload, add variants, add analyses, put profile, submit job
     for path, op in writes:
         body = op.get("requestBody")
         assert body is not None, path
@@ -83,7 +83,7 @@ def test_the_upload_takes_multipart_or_json(document: dict[str, Any]) -> None:
     assert set(content) == {"multipart/form-data", "application/json"}
     form = component(document, content["multipart/form-data"]["schema"]["$ref"])
     assert form["properties"]["file"]["format"] == "binary"
-    assert set(form["properties"]) == {"file", "profiles", "owner_id", "callback_url"}
+    assert set(form["properties"]) == {"file", "profiles", "analyses", "owner_id", "callback_url"}
     json_body = component(document, content["application/json"]["schema"]["$ref"])
     alternatives = [component(document, alt["$ref"]) for alt in json_body["oneOf"]]
     assert [alt["required"] for alt in alternatives] == [["data"], ["url"]]
@@ -105,6 +105,8 @@ JSON_ROUTES = {
     "list_image_events": "EventPage",
     "purge_image": "PurgeOut",
     "add_variants": "ImageOut",
+    "add_analyses": "ImageOut",
+    "get_analysis": "AnalysisOut",
     "list_profiles": "ProfilePage",
     "get_profile": "ProfileOut",
     "put_profile": "ProfileOut",
@@ -160,6 +162,8 @@ def test_every_route_declares_the_error_schema(document: dict[str, Any]) -> None
         ("/v1/images/{image_id}/events", "get", {"401", "404", "503"}),
         ("/v1/images/{image_id}/purge", "post", {"400", "401", "403", "404", "503"}),
         ("/v1/images/{image_id}/variants", "post", {"400", "404", "409", "413", "422"}),
+        ("/v1/images/{image_id}/analyses", "post", {"400", "401", "403", "404", "413", "422"}),
+        ("/v1/images/{image_id}/analyses/{name}", "get", {"401", "404", "422"}),
         ("/v1/profiles/{name}", "put", {"400", "413", "422"}),
         ("/jobs", "post", {"400", "413", "415", "422"}),
         ("/v1/dead-letters/{letter_id}/replay", "post", {"404", "409"}),
@@ -181,6 +185,7 @@ KEY_IF_SENT = {"/metrics", *RENDER_ROUTES}
 ROLES = {
     "upload_image": "upload",
     "add_variants": "upload",
+    "add_analyses": "upload",
     "delete_image": "upload",
     "purge_image": "upload",
     "submit_job": "upload",

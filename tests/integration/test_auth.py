@@ -94,7 +94,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         )
         for service in run():
             ctx = service.runtime.ctx
-            alice = service.upload(IMAGE, profiles="avatar", owner_id="alice").json()["id"]
+            alice = service.upload(
+                IMAGE, profiles="avatar", analyses="colors", owner_id="alice"
+            ).json()["id"]
             bob = service.upload(IMAGE, profiles="avatar", owner_id="bob").json()["id"]
             job = jobs.submit(
                 ctx,
@@ -219,6 +221,16 @@ ROUTES = [
         fresh=True,
         request=_json({"profiles": ["avatar"]}),
     ),
+    Route(
+        "POST",
+        IMAGE_PATH + "/analyses",
+        UPLOAD,
+        202,
+        scoped=True,
+        fresh=True,
+        request=_json({"analyses": ["colors"]}),
+    ),
+    Route("GET", IMAGE_PATH + "/analyses/{name}", READ, 200, scoped=True, name="colors"),
     Route("POST", IMAGE_PATH + "/purge", UPLOAD, 202, scoped=True),
     Route("DELETE", IMAGE_PATH, UPLOAD, 204, scoped=True, fresh=True),
     Route("GET", "/v1/profiles", READ, 200),

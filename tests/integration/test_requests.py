@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,6 +26,11 @@ def signed(tmp_path: Path) -> Iterator[Service]:
     yield from start_service(tmp_path, signing_keys=[KEY])()
 
 
+def request_events(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    """The request events logged so far, as dicts."""
+    return [vars(r) for r in caplog.records if r.name == "darkroom.api.requests"]
+
+
 def test_each_request_is_one_event_with_its_route_and_ids(
     signed: Service, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -36,10 +43,14 @@ def test_each_request_is_one_event_with_its_route_and_ids(
         )
         made = signed.http.get("/nowhere", headers={"X-Request-ID": "not a token!"})
         render = signed.http.get(sign_url(f"/v1/render/{image_id}?w=50", KEY))
+        # The event is written once the response is sent, which the client may see first.
+        deadline = time.monotonic() + 10
+        while len(request_events(caplog)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
     assert given.headers["x-request-id"] == "req-42"
     assert len(made.headers["x-request-id"]) == 32  # a new id: the caller's was not a token
     assert render.headers["x-request-id"] != made.headers["x-request-id"]
-    events = [vars(r) for r in caplog.records if r.name == "darkroom.api.requests"]
+    events = request_events(caplog)
     assert [(e["method"], e["route"], e["status"]) for e in events] == [
         ("GET", "/v1/images/{image_id}", 200),
         ("GET", "unmatched", 404),

@@ -184,6 +184,7 @@ def test_instances_carry_the_class_fields_to_the_body_and_the_retry_policy(
         (errors.InvalidSpec, 422, False),
         (errors.UnknownProfile, 422, False),
         (errors.ExtraNotInstalled, 422, False),
+        (errors.UnknownAnalysis, 422, False),
         (errors.RateLimited, 429, False),
         (errors.ConfigurationError, 500, False),
         (errors.StorageUnavailable, 503, True),

@@ -7,11 +7,12 @@ not used to parse requests.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 from pydantic.json_schema import SkipJsonSchema
 
+from darkroom.analysis.registry import ANALYSES
 from darkroom.imaging.spec import MAX_DIMENSION
 
 Base64 = Annotated[
@@ -27,6 +28,23 @@ ProfileList = Annotated[list[Annotated[str, Field(min_length=1)]], Field(descrip
 SomeProfiles = Annotated[ProfileList, Field(min_length=1)]
 # At least one name once split on commas: the same test the route applies.
 ProfileCsv = Annotated[str, Field(pattern=r"[^,\s]", description="Comma-separated profile names.")]
+_ANALYSIS = "|".join(ANALYSES)
+AnalysisName = Literal["colors", "faces", "labels", "nsfw", "ocr"]
+AnalysisList = Annotated[list[AnalysisName], Field(description="Analysis names.")]
+AnalysisCsv = Annotated[
+    str,
+    Field(
+        pattern=rf"^\s*({_ANALYSIS})\s*(,\s*({_ANALYSIS})\s*)*$",
+        description="Comma-separated analysis names.",
+    ),
+]
+MaybeAnalysisCsv = Annotated[
+    str,
+    Field(
+        pattern=rf"^(\s*({_ANALYSIS})\s*(,\s*({_ANALYSIS})\s*)*)?$",
+        description="Comma-separated analysis names.",
+    ),
+]
 OwnerId = Annotated[str, Field(max_length=255, description="Any id of yours, to list by.")]
 CallbackUrl = Annotated[
     str, Field(max_length=2048, description="Where to post the result (webhooks: to come).")
@@ -48,6 +66,11 @@ class UploadForm(BaseModel):
         None,
         description="Comma-separated profile names; every profile when absent, none when empty.",
     )
+    analyses: MaybeAnalysisCsv | SkipJsonSchema[None] = Field(
+        None,
+        description="Comma-separated analyses (colors, faces, labels, nsfw, ocr); the "
+        "deployment's defaults when absent, none when empty.",
+    )
     owner_id: OwnerId | SkipJsonSchema[None] = None
     callback_url: CallbackUrl | SkipJsonSchema[None] = None
 
@@ -57,6 +80,11 @@ class _UploadOptions(BaseModel):
         None,
         description="Profile names, as a list or comma-separated; every profile when null, "
         "none when empty.",
+    )
+    analyses: AnalysisList | MaybeAnalysisCsv | None = Field(
+        None,
+        description="Analyses (colors, faces, labels, nsfw, ocr), as a list or "
+        "comma-separated; the deployment's defaults when null, none when empty.",
     )
     owner_id: OwnerId | None = None
     callback_url: CallbackUrl | None = None
@@ -96,6 +124,14 @@ class AddVariants(BaseModel):
     )
 
 
+class AddAnalyses(BaseModel):
+    """More analyses for an existing image."""
+
+    analyses: Annotated[AnalysisList, Field(min_length=1)] | AnalysisCsv = Field(
+        description="Analysis names, as a list or comma-separated."
+    )
+
+
 Side = Annotated[int, Field(ge=1, le=MAX_DIMENSION, description="Pixels.")]
 
 
@@ -126,5 +162,7 @@ class JobRequest(RootModel[Annotated[ResizeJob | ThumbnailJob, Field(discriminat
     """A job of the reference job service."""
 
 
-MODELS: tuple[type[BaseModel], ...] = (UploadForm, UploadJson, AddVariants, JobRequest)
+MODELS: tuple[type[BaseModel], ...] = (UploadForm, UploadJson, AddVariants, AddAnalyses, JobRequest)
 """Every request body model, for the OpenAPI components."""
+
+assert set(get_args(AnalysisName)) == set(ANALYSES), "AnalysisName must list every analysis"

@@ -12,6 +12,7 @@ from typing import Any, Generic, Literal, TypeVar, cast
 from pydantic import BaseModel, ConfigDict, Field
 
 # An image's document is the service's: webhooks deliver exactly what the API answers.
+from darkroom.service.documents import AnalysisOut as AnalysisOut
 from darkroom.service.documents import ImageOut as ImageOut
 from darkroom.service.documents import VariantOut as VariantOut
 from darkroom.service.dto import DeadLetterRecord, EventRecord

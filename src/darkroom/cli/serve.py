@@ -87,8 +87,13 @@ def _check_open_access(
 
 def worker(
     queues: Annotated[
-        str, typer.Option(help="Comma-separated queues to consume: dispatch, transform.")
-    ] = "dispatch,transform",
+        str,
+        typer.Option(
+            help="Comma-separated queues to consume: dispatch, transform, analyze.<name> "
+            "(colors, faces, labels, nsfw, ocr), or all: dispatch, transform and every "
+            "analyzer whose extra is installed."
+        ),
+    ] = "all",
     processes: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     threads: Annotated[
         int | None, typer.Option(min=1, help="Threads per process (DARKROOM_WORKERS).")

@@ -129,6 +129,13 @@ class Image(_Timestamps, Base):
         lazy="raise",
         order_by="ImageVariant.profile",
     )
+    analyses: Mapped[list[ImageAnalysis]] = relationship(
+        back_populates="image",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="raise",
+        order_by="ImageAnalysis.analysis",
+    )
 
 
 class ImageVariant(_Timestamps, Base):
@@ -160,6 +167,38 @@ class ImageVariant(_Timestamps, Base):
     lease_until: Mapped[datetime | None]
 
     image: Mapped[Image] = relationship(back_populates="variants", lazy="raise")
+
+
+class ImageAnalysis(_Timestamps, Base):
+    """One analysis of an image (OCR, faces, ...), its result, and the work state behind it.
+
+    Worked on like a variant: the same claims, leases, retries and dead letters, and the
+    image is done only when its variants and its analyses are.
+    """
+
+    __tablename__ = "image_analyses"
+    __table_args__ = (
+        sa.UniqueConstraint("image_id", "analysis"),
+        sa.Index("ix_image_analyses_status_lease_until", "status", "lease_until"),
+        _status_check(),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    image_id: Mapped[str] = mapped_column(
+        sa.String(36), sa.ForeignKey("images.id", ondelete="CASCADE")
+    )
+    analysis: Mapped[str] = mapped_column(sa.String(32))
+    result: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON())
+    model_name: Mapped[str | None] = mapped_column(sa.String(128))
+    model_version: Mapped[str | None] = mapped_column(sa.String(64))
+    duration_ms: Mapped[int | None] = mapped_column(sa.Integer)
+    status: Mapped[Status] = mapped_column(_status_type(), default=Status.PENDING)
+    error_msg: Mapped[str | None] = mapped_column(sa.Text)
+    attempt_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default=sa.text("0"))
+    next_attempt_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+
+    image: Mapped[Image] = relationship(back_populates="analyses", lazy="raise")
 
 
 class Profile(_Timestamps, Base):

@@ -9,8 +9,8 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.common import dq_name
 
 from darkroom.errors import BrokerUnavailable
-from darkroom.queue.broker import DISPATCH, QUEUES, TRANSFORM
-from darkroom.service import variants
+from darkroom.queue.broker import ANALYSIS_QUEUES, DISPATCH, QUEUES, TRANSFORM
+from darkroom.service import analyses, variants
 from darkroom.service.context import Context
 
 
@@ -23,9 +23,13 @@ class DramatiqQueue:
 
         def dispatch(image_id: str) -> None:
             variants.dispatch(ctx, image_id)
+            analyses.dispatch(ctx, image_id)
 
         def transform(variant_id: str) -> None:
             variants.process(ctx, variant_id)
+
+        def analyze(analysis_id: str) -> None:
+            analyses.process(ctx, analysis_id)
 
         self._dispatch = dramatiq.actor(
             broker=broker, actor_name=f"{prefix}dispatch", queue_name=self.queue_names[DISPATCH]
@@ -33,6 +37,15 @@ class DramatiqQueue:
         self._transform = dramatiq.actor(
             broker=broker, actor_name=f"{prefix}transform", queue_name=self.queue_names[TRANSFORM]
         )(transform)
+        # One actor per analyzer: the same function, each on the queue of its analyzer.
+        self._analyzers = {
+            name: dramatiq.actor(
+                broker=broker,
+                actor_name=f"{prefix}analyze_{name}",
+                queue_name=self.queue_names[queue],
+            )(analyze)
+            for name, queue in ANALYSIS_QUEUES.items()
+        }
 
     def dispatch(self, image_id: str) -> None:
         """Enqueue the fan-out of an image's variants."""
@@ -41,6 +54,10 @@ class DramatiqQueue:
     def transform(self, variant_id: str, *, delay: float = 0.0) -> None:
         """Enqueue the rendering of one variant, optionally delayed."""
         self._send(self._transform, variant_id, delay)
+
+    def analyze(self, analysis: str, analysis_id: str, *, delay: float = 0.0) -> None:
+        """Enqueue one analysis on its analyzer's queue, optionally delayed."""
+        self._send(self._analyzers[analysis], analysis_id, delay)
 
     def ping(self) -> None:
         """Raise BrokerUnavailable unless the broker answers (the in-memory one always does)."""

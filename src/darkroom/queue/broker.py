@@ -8,13 +8,16 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Retries
 
+from darkroom.analysis.registry import ANALYSES
 from darkroom.errors import ConfigurationError
 from darkroom.queue.middleware import PolicyRetries
 from darkroom.retry import DEFAULT_POLICY, RetryPolicy
 
 DISPATCH = "dispatch"
 TRANSFORM = "transform"
-QUEUES = (DISPATCH, TRANSFORM)
+ANALYSIS_QUEUES = {name: f"analyze.{name}" for name in ANALYSES}
+"""One queue per analyzer, so that each scales (and needs its extra) on its own."""
+QUEUES = (DISPATCH, TRANSFORM, *ANALYSIS_QUEUES.values())
 
 
 def make_broker(url: str, *, policy: RetryPolicy = DEFAULT_POLICY) -> dramatiq.Broker:

@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 
 from darkroom.queue.periodic import Periodic
-from darkroom.service import variants
+from darkroom.service import analyses, variants
 from darkroom.service.context import Context
 from darkroom.settings import Settings
 
@@ -14,14 +14,17 @@ log = logging.getLogger(__name__)
 
 
 class Reconciler(Periodic):
-    """A thread that periodically re-enqueues stuck variants."""
+    """A thread that periodically re-enqueues stuck variants and analyses."""
 
     def __init__(self, ctx: Context, interval: float, pending_grace: timedelta) -> None:
         def step() -> int:
             count = variants.reconcile(ctx, pending_grace=pending_grace)
             if count:
                 log.info("reconciler re-enqueued %d variant(s)", count)
-            return count
+            found = analyses.reconcile(ctx, pending_grace=pending_grace)
+            if found:
+                log.info("reconciler re-enqueued %d analysis(es)", found)
+            return count + found
 
         super().__init__("reconciler", interval, step)
 

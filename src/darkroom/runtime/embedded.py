@@ -16,7 +16,7 @@ from darkroom.retry import DEFAULT_POLICY, RetryPolicy
 from darkroom.runtime.allocator import idle_trimmer
 from darkroom.runtime.sweeper import Sweeper
 from darkroom.runtime.wiring import wire
-from darkroom.service import variants
+from darkroom.service import analyses, variants
 from darkroom.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,10 @@ class Embedded:
             # left processing or pending lost its message with that process.
             released, recovered = variants.recover(self.ctx)
             log.info("recovered %d unfinished variant(s) (%d leases released)", recovered, released)
+            released, recovered = analyses.recover(self.ctx)
+            log.info(
+                "recovered %d unfinished analysis(es) (%d leases released)", recovered, released
+            )
         self.reconciler.start()
         self.outbox.start()
         self.sweeper.start()

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 
 import dramatiq
 
-from darkroom.errors import ConfigurationError
-from darkroom.queue.broker import QUEUES
+from darkroom.analysis import registry
+from darkroom.errors import ConfigurationError, ExtraNotInstalled
+from darkroom.queue.broker import ANALYSIS_QUEUES, DISPATCH, QUEUES, TRANSFORM
 from darkroom.queue.outbox import OutboxSender
 from darkroom.queue.reconciler import Reconciler
 from darkroom.runtime.allocator import idle_trimmer
@@ -23,15 +24,35 @@ from darkroom.settings import Settings
 log = logging.getLogger(__name__)
 
 
+ALL = "all"
+"""Every queue this process can work on: dispatch, transform, and each analyzer installed."""
+
+
+def consumable(queues: Sequence[str]) -> list[str]:
+    """The queues to consume; ConfigurationError for an unknown one, or an analyzer's queue
+    whose extra is not installed here (naming the pip install), before anything starts."""
+    if list(queues) == [ALL]:
+        analyzers = [ANALYSIS_QUEUES[name] for name in registry.installed()]
+        return [DISPATCH, TRANSFORM, *analyzers]
+    unknown = sorted(set(queues) - set(QUEUES))
+    if unknown:
+        raise ConfigurationError(
+            f"Unknown queue(s) {', '.join(unknown)}: choose from {ALL}, {', '.join(QUEUES)}."
+        )
+    for name, queue in ANALYSIS_QUEUES.items():
+        if queue in queues:
+            try:
+                registry.check_installed(name)
+            except ExtraNotInstalled as exc:
+                raise ConfigurationError(f"Cannot consume {queue}: {exc.message}") from None
+    return list(queues)
+
+
 class WorkerProcess:
     """Dramatiq consumers on the chosen queues, plus a reconciler, until SIGTERM/SIGINT."""
 
     def __init__(self, settings: Settings, queues: Sequence[str], threads: int) -> None:
-        unknown = sorted(set(queues) - set(QUEUES))
-        if unknown:
-            raise ConfigurationError(
-                f"Unknown queue(s) {', '.join(unknown)}: choose from {', '.join(QUEUES)}."
-            )
+        queues = consumable(queues)
         self.settings = settings
         self.wired = wire(settings, shared_broker=SHARED_BROKER.format(role="The worker role"))
         self.ctx = self.wired.ctx

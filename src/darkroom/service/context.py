@@ -35,6 +35,10 @@ class TaskQueue(Protocol):
         """Ask for the variant to be rendered, `delay` seconds from now."""
         ...
 
+    def analyze(self, analysis: str, analysis_id: str, *, delay: float = 0.0) -> None:
+        """Ask for the analysis to run on its own queue, `delay` seconds from now."""
+        ...
+
     def ping(self) -> None:
         """Raise BrokerUnavailable unless the broker answers."""
         ...

@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from darkroom.db.engine import transaction
+from darkroom.db.repo import analyses as analysis_rows
 from darkroom.db.repo import dead_letters as dead_letter_rows
 from darkroom.db.repo import variants as variant_rows
 from darkroom.db.schema import utcnow
 from darkroom.errors import Conflict
 from darkroom.service.context import Context
 from darkroom.service.dto import DeadLetterRecord, Page
+
+ANALYSIS = "analysis"
+"""The kind of an analysis's dead letter (its `variant_id` holds the analysis id)."""
 
 
 def list_page(
@@ -29,11 +33,17 @@ def replay(ctx: Context, letter_id: str) -> DeadLetterRecord:
     with transaction(ctx.sessions) as session:
         letter = dead_letter_rows.mark_dead_letter_replayed(session, letter_id)
         if letter.variant_id is None:
-            raise Conflict(f"Dead letter {letter_id} names no variant to replay.")
-        variant_rows.requeue_variant(session, letter.variant_id)
+            raise Conflict(f"Dead letter {letter_id} names no work to replay.")
+        if letter.kind == ANALYSIS:
+            analysis_rows.requeue_analysis(session, letter.variant_id)
+        else:
+            variant_rows.requeue_variant(session, letter.variant_id)
         record = DeadLetterRecord.of(letter)
     assert record.variant_id is not None
-    ctx.tasks().transform(record.variant_id)
+    if record.kind == ANALYSIS:
+        ctx.tasks().analyze(record.payload["analysis"], record.variant_id)
+    else:
+        ctx.tasks().transform(record.variant_id)
     return record
 
 

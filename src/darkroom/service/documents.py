@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from darkroom.service.dto import ImageRecord, Status, VariantRecord
+from darkroom.service.dto import AnalysisRecord, ImageRecord, Status, VariantRecord
 
 
 class _Out(BaseModel):
@@ -51,11 +51,55 @@ class VariantOut(_Out):
         )
 
 
+class ModelOut(_Out):
+    """The model behind an analysis result."""
+
+    name: str
+    version: str
+
+
+class AnalysisOut(_Out):
+    """One analysis of an image: its status, and once done its result."""
+
+    name: str = Field(description="The analysis: colors, faces, labels, nsfw or ocr.")
+    status: Status
+    result: dict[str, Any] | None = Field(
+        description="The analyzer's result once done; coordinates are in the upright "
+        "original's pixels. Its shape per analysis is in docs/analyzers.md."
+    )
+    model: ModelOut | None = Field(description="The model that produced the result.")
+    duration_ms: int | None = Field(description="Time the analysis took, once done.")
+    url: str = Field(description="Where this analysis alone can be read.")
+    error: str | None = Field(description="Why the analysis failed, if it did.")
+    attempts: int
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, image_id: str, analysis: AnalysisRecord) -> AnalysisOut:
+        """The view of one analysis of an image."""
+        model = None
+        if analysis.model_name is not None and analysis.model_version is not None:
+            model = ModelOut(name=analysis.model_name, version=analysis.model_version)
+        return cls(
+            name=analysis.analysis,
+            status=analysis.status,
+            result=analysis.result,
+            model=model,
+            duration_ms=analysis.duration_ms,
+            url=f"/v1/images/{image_id}/analyses/{analysis.analysis}",
+            error=analysis.error_msg,
+            attempts=analysis.attempt_count,
+            updated_at=analysis.updated_at,
+        )
+
+
 class ImageOut(_Out):
     """An image with its metadata and variants."""
 
     id: str
-    status: Status = Field(description="done once every variant is done; failed if one failed.")
+    status: Status = Field(
+        description="done once every variant and analysis is done; failed if one failed."
+    )
     owner_id: str | None
     mime_type: str = Field(description="Media type sniffed from the original's bytes.")
     bytes: int = Field(description="Size of the original.")
@@ -67,6 +111,7 @@ class ImageOut(_Out):
     original_url: str
     callback_url: str | None
     variants: list[VariantOut] = Field(description="Sorted by profile name.")
+    analyses: list[AnalysisOut] = Field(description="Sorted by analysis name.")
     created_at: datetime
     updated_at: datetime
 
@@ -87,6 +132,7 @@ class ImageOut(_Out):
             original_url=f"/v1/images/{image.id}/original",
             callback_url=image.callback_url,
             variants=[VariantOut.of(image, v) for v in image.variants],
+            analyses=[AnalysisOut.of(image.id, a) for a in image.analyses],
             created_at=image.created_at,
             updated_at=image.updated_at,
         )

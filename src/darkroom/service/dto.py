@@ -11,9 +11,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from darkroom.db.schema import DeadLetter, Event, Image, ImageVariant, Status
+from darkroom.db.schema import DeadLetter, Event, Image, ImageAnalysis, ImageVariant, Status
 
-__all__ = ["DeadLetterRecord", "EventRecord", "ImageRecord", "Page", "Status", "VariantRecord"]
+__all__ = [
+    "AnalysisRecord",
+    "DeadLetterRecord",
+    "EventRecord",
+    "ImageRecord",
+    "Page",
+    "Status",
+    "VariantRecord",
+]
 
 T = TypeVar("T")
 
@@ -67,6 +75,40 @@ class VariantRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class AnalysisRecord:
+    """One analysis of an image: its status, and once done its result and model."""
+
+    id: str
+    image_id: str
+    analysis: str
+    status: Status
+    result: dict[str, Any] | None
+    model_name: str | None
+    model_version: str | None
+    duration_ms: int | None
+    error_msg: str | None
+    attempt_count: int
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: ImageAnalysis) -> AnalysisRecord:
+        """The record of an analysis row."""
+        return cls(
+            id=row.id,
+            image_id=row.image_id,
+            analysis=row.analysis,
+            status=row.status,
+            result=None if row.result is None else dict(row.result),
+            model_name=row.model_name,
+            model_version=row.model_version,
+            duration_ms=row.duration_ms,
+            error_msg=row.error_msg,
+            attempt_count=row.attempt_count,
+            updated_at=row.updated_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ImageRecord:
     """An accepted image: its original's facts, its status and its variants by profile."""
 
@@ -87,6 +129,8 @@ class ImageRecord:
     updated_at: datetime
     variants: tuple[VariantRecord, ...]
     """Sorted by profile name."""
+    analyses: tuple[AnalysisRecord, ...]
+    """Sorted by analysis name."""
 
     @classmethod
     def of(cls, row: Image) -> ImageRecord:
@@ -110,11 +154,18 @@ class ImageRecord:
             variants=tuple(
                 VariantRecord.of(v) for v in sorted(row.variants, key=lambda v: v.profile)
             ),
+            analyses=tuple(
+                AnalysisRecord.of(a) for a in sorted(row.analyses, key=lambda a: a.analysis)
+            ),
         )
 
     def variant(self, profile: str) -> VariantRecord | None:
         """The variant of this profile, if the image has one."""
         return next((v for v in self.variants if v.profile == profile), None)
+
+    def analysis(self, name: str) -> AnalysisRecord | None:
+        """The analysis of this name, if the image has one."""
+        return next((a for a in self.analyses if a.analysis == name), None)
 
 
 @dataclass(frozen=True, slots=True)

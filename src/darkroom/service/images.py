@@ -16,7 +16,7 @@ from darkroom.errors import Conflict, DarkroomError, InvalidRequest, NotFound
 from darkroom.fetch import fetch
 from darkroom.imaging import ImageInfo, TransformSpec, verify
 from darkroom.imaging.formats import TRAITS
-from darkroom.service import profiles, purge, render, webhooks
+from darkroom.service import analyses, profiles, purge, render, webhooks
 from darkroom.service.context import Context
 from darkroom.service.dto import ImageRecord, Page, VariantRecord
 from darkroom.storage import original_key
@@ -30,6 +30,8 @@ class Upload:
 
     profiles: Sequence[str] | None = None
     """Profile names; None means every profile."""
+    analyses: Sequence[str] | None = None
+    """Analysis names; None means the deployment's default analyses."""
     owner_id: str | None = None
     callback_url: str | None = None
     idempotency_key: str | None = None
@@ -44,23 +46,29 @@ class Accepted:
 
 
 def upload(ctx: Context, data: bytes, request: Upload) -> Accepted:
-    """Validate, store and record an image with its profiles; enqueue its variants."""
+    """Validate, store and record an image with its profiles; enqueue its variants.
+
+    The request is checked before an Idempotency-Key replay: a retry of a valid request
+    answers as the first did, and an invalid one is refused even under a used key.
+    """
+    specs = profiles.resolve(ctx, request.profiles)
+    wanted = analyses.resolve(ctx, request.analyses)
     earlier = _replay(ctx, request)
     if earlier is not None:
         return earlier
-    specs = profiles.resolve(ctx, request.profiles)
     _check_callback(ctx, request)
-    return create(ctx, data, specs, request)
+    return create(ctx, data, specs, request, wanted)
 
 
 def upload_from_url(ctx: Context, url: str, request: Upload) -> Accepted:
     """Fetch an image from a URL (SSRF-safe, size-limited) and upload it."""
+    specs = profiles.resolve(ctx, request.profiles)
+    wanted = analyses.resolve(ctx, request.analyses)
     earlier = _replay(ctx, request)
     if earlier is not None:
         return earlier
-    specs = profiles.resolve(ctx, request.profiles)
     _check_callback(ctx, request)
-    return create(ctx, fetch(url, ctx.fetch_policy).content, specs, request)
+    return create(ctx, fetch(url, ctx.fetch_policy).content, specs, request, wanted)
 
 
 def _check_callback(ctx: Context, request: Upload) -> None:
@@ -86,7 +94,13 @@ def _idempotency_key(request: Upload) -> str:
     return f"{owner}:{request.idempotency_key}"
 
 
-def create(ctx: Context, data: bytes, specs: dict[str, TransformSpec], request: Upload) -> Accepted:
+def create(
+    ctx: Context,
+    data: bytes,
+    specs: dict[str, TransformSpec],
+    request: Upload,
+    analysis_names: Sequence[str] = (),
+) -> Accepted:
     """Store the original once (content-addressed), insert the rows, enqueue dispatch."""
     info = verify(data, ctx.limits)
     sha256 = hashlib.sha256(data).hexdigest()
@@ -97,7 +111,9 @@ def create(ctx: Context, data: bytes, specs: dict[str, TransformSpec], request: 
             # Under the original's lock, so that a concurrent delete of another image with
             # the same bytes cannot remove the object between our check and our commit.
             image_rows.lock_original(session, key)
-            image = _insert(session, info, key, sha256, len(data), variants, request)
+            image = _insert(
+                session, info, key, sha256, len(data), variants, request, analysis_names
+            )
             if not ctx.originals.exists(key):
                 ctx.originals.put(key, data, info.mime_type)
     except Conflict:
@@ -115,6 +131,7 @@ def create(ctx: Context, data: bytes, specs: dict[str, TransformSpec], request: 
             "format": info.format.value,
             "bytes": len(data),
             "profiles": [v.profile for v in image.variants],
+            "analyses": [a.analysis for a in image.analyses],
         },
     )
     enqueue_dispatch(ctx, image.id)
@@ -129,6 +146,7 @@ def _insert(
     size: int,
     variants: list[image_rows.NewVariant],
     request: Upload,
+    analysis_names: Sequence[str],
 ) -> ImageRecord:
     width, height = info.upright_size()
     created = image_rows.create_image(
@@ -145,6 +163,7 @@ def _insert(
         callback_url=request.callback_url,
         idempotency_key=_idempotency_key(request) if request.idempotency_key else None,
         variants=variants,
+        analyses=analysis_names,
     )
     return ImageRecord.of(image_rows.get_image(session, created.id))
 

@@ -80,6 +80,19 @@ class WorkMetrics:
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
             registry=registry,
         )
+        self.analyses = Counter(
+            "darkroom_analyses",
+            "Analysis attempts by analysis and outcome.",
+            ["analysis", "outcome"],
+            registry=registry,
+        )
+        self.analysis_seconds = Histogram(
+            "darkroom_analysis_seconds",
+            "Wall time of one analysis attempt, by analysis.",
+            ["analysis"],
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=registry,
+        )
         self.uploads = Counter("darkroom_uploads", "Images accepted by the API.", registry=registry)
         self.transforms_in_flight = Gauge(
             "darkroom_transforms_in_flight", "Transforms running now.", registry=registry

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from darkroom.db.engine import transaction
 from darkroom.db.repo import dead_letters as dead_letter_rows
-from darkroom.db.repo import events as event_rows
 from darkroom.db.repo import images as image_rows
 from darkroom.db.repo import variants as variant_rows
 from darkroom.db.schema import ImageVariant, Status, utcnow
@@ -21,12 +20,11 @@ from darkroom.imaging.budget import Budget
 from darkroom.imaging.formats import TRAITS
 from darkroom.retry import GiveUp, Retry, describe
 from darkroom.service import purge
+from darkroom.service.completion import record_completion
 from darkroom.service.context import Context
 from darkroom.storage import variant_key
 
 log = logging.getLogger(__name__)
-
-COMPLETION_EVENTS = {Status.DONE: "image.done", Status.FAILED: "image.failed"}
 
 
 @dataclass(frozen=True)
@@ -115,7 +113,7 @@ def _process(ctx: Context, variant_id: str) -> Outcome:
                 file_size=result.size,
                 format=result.format.value,
             )
-            _record_completion(session, change)
+            record_completion(session, change)
             replaced = claimed.output_key if claimed.output_key != key else None
             if replaced is not None:
                 # Rendered anew with a newer spec: the CDN's copy of the old one must go.
@@ -160,7 +158,7 @@ def _failed(ctx: Context, variant: ImageVariant, exc: Exception) -> Outcome:
             current = session.get(ImageVariant, variant.id, populate_existing=True)
             if current is not None and current.status is Status.FAILED:
                 _dead_letter(session, variant, decision)
-                _record_completion(session, change)
+                record_completion(session, change)
     if isinstance(decision, Retry):
         log.warning(
             "variant %s attempt %d failed, retrying in %.1fs: %s",
@@ -185,19 +183,6 @@ def _dead_letter(session: Session, variant: ImageVariant, decision: GiveUp) -> N
         error_code=decision.code,
         attempts=variant.attempt_count,
         payload={"variant_id": variant.id, "profile": variant.profile, "spec": variant.spec},
-    )
-
-
-def _record_completion(session: Session, change: variant_rows.ImageStatusChange) -> None:
-    kind = COMPLETION_EVENTS.get(change.after)
-    if kind is None or change.before == change.after:
-        return
-    event_rows.add_event(
-        session,
-        kind=kind,
-        image_id=change.image_id,
-        payload={"status": change.after.value},
-        target=change.callback_url,
     )
 
 

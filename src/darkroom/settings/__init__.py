@@ -22,12 +22,14 @@ from darkroom.imaging.limits import DEFAULT_INPUT_FORMATS, Limits
 from darkroom.settings.aliases import ENV_ALIASES, AliasSource, EnvAlias
 from darkroom.settings.types import (
     MIN_SECRET_LENGTH,
+    AnalysisNames,
     BrokerUrl,
     DatabaseUrl,
     HostPatterns,
     HttpUrl,
     LogFormat,
     LogLevel,
+    ModelPaths,
     QueuePrefix,
     RedisUrl,
     Secret,
@@ -193,6 +195,23 @@ class Settings(BaseSettings):
         ge=0,
         description="On-demand renders that may wait for a slot; beyond it the API answers "
         "503 with Retry-After instead of queueing without bound.",
+    )
+    default_analyses: AnalysisNames = Field(
+        default=(),
+        description="Comma-separated analyses run on every upload that asks for none "
+        "(colors, faces, labels, nsfw, ocr); each needs its extra installed.",
+    )
+    analysis_models: ModelPaths = Field(
+        default_factory=dict,
+        description="A model file of your own per analysis, instead of the packaged one: "
+        "comma-separated analysis=/path/to/model.onnx (same architecture and inputs).",
+        json_schema_extra={"default_text": "(packaged models)"},
+    )
+    nsfw_threshold: float = Field(
+        default=0.8,
+        ge=0,
+        le=1,
+        description="NSFW score from which the nsfw analysis flags an image (nsfw: true).",
     )
     render_heavy_concurrency: int = Field(
         default_factory=lambda: max(1, usable_cpus() // 2),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, SecretStr
 from pydantic_settings import NoDecode
 
+from darkroom.analysis.registry import ANALYSES
 from darkroom.fetch.policy import normalize_pattern
 
 MIN_SECRET_LENGTH = 16
@@ -94,6 +96,34 @@ def _host_patterns(value: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(normalize_pattern(pattern) for pattern in value)
 
 
+def _analysis_names(value: tuple[str, ...]) -> tuple[str, ...]:
+    unknown = [name for name in value if name not in ANALYSES]
+    if unknown:
+        known = ", ".join(ANALYSES)
+        raise ValueError(f"unknown analyses {', '.join(unknown)}: choose from {known}")
+    return value
+
+
+def _model_paths(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    paths = {}
+    for item in _split_commas(value):
+        name, sep, path = item.partition("=")
+        if not sep or not path.strip():
+            raise ValueError(f"write analysis=/path/to/model.onnx, not {item!r}")
+        paths[name.strip()] = Path(path.strip())
+    return paths
+
+
+def _known_model_paths(value: dict[str, Path]) -> dict[str, Path]:
+    _analysis_names(tuple(value))
+    missing = [f"{name}={path}" for name, path in value.items() if not path.is_file()]
+    if missing:
+        raise ValueError(f"no model file at {', '.join(missing)}")
+    return value
+
+
 def _secret(value: SecretStr) -> SecretStr:
     if len(value.get_secret_value()) < MIN_SECRET_LENGTH:
         raise ValueError(
@@ -122,3 +152,9 @@ HostPatterns = Annotated[
     BeforeValidator(_split_commas),
 ]
 Secrets = Annotated[tuple[Secret, ...], NoDecode, BeforeValidator(_split_commas)]
+AnalysisNames = Annotated[
+    tuple[str, ...], NoDecode, AfterValidator(_analysis_names), BeforeValidator(_split_commas)
+]
+ModelPaths = Annotated[
+    dict[str, Path], NoDecode, AfterValidator(_known_model_paths), BeforeValidator(_model_paths)
+]

@@ -1,4 +1,4 @@
-"""/v1/images: upload, read, add profiles, download, delete, list, events, CDN purge.
+"""/v1/images: upload, read, add profiles and analyses, download, delete, list, events, purge.
 
 Every route acts as the request's key: its role is checked here, and its owner scope is
 passed to the use-cases, which answer 404 for another owner's image as for a missing one.
@@ -28,10 +28,16 @@ from darkroom.api.openapi import (
     not_modified,
     request_body,
 )
-from darkroom.api.request_bodies import AddVariants, UploadForm, UploadJson
-from darkroom.api.schemas import EventOut, EventPage, ImageOut, ImagePage, PurgeOut
+from darkroom.api.request_bodies import (
+    AddAnalyses,
+    AddVariants,
+    AnalysisName,
+    UploadForm,
+    UploadJson,
+)
+from darkroom.api.schemas import AnalysisOut, EventOut, EventPage, ImageOut, ImagePage, PurgeOut
 from darkroom.errors import InvalidRequest
-from darkroom.service import images, outbox
+from darkroom.service import analyses, images, outbox
 from darkroom.service.auth import Principal
 from darkroom.service.dto import Status
 from darkroom.service.images import Accepted, Upload
@@ -133,7 +139,8 @@ def _accepted(accepted: Accepted, response: Response) -> ImageOut:
 
 def _options(fields: dict[str, Any], idempotency_key: str | None, who: Principal) -> Upload:
     return Upload(
-        profiles=_profiles(fields.get("profiles")),
+        profiles=_names(fields.get("profiles"), "profiles"),
+        analyses=_names(fields.get("analyses"), "analyses"),
         # Never the form's word alone: a non-admin's uploads are its key's owner's.
         owner_id=who.acting_owner(_text(fields, "owner_id")),
         callback_url=_text(fields, "callback_url"),
@@ -141,7 +148,7 @@ def _options(fields: dict[str, Any], idempotency_key: str | None, who: Principal
     )
 
 
-def _profiles(value: Any) -> list[str] | None:
+def _names(value: Any, field: str) -> list[str] | None:
     if value is None:
         return None
     if isinstance(value, str):
@@ -149,7 +156,7 @@ def _profiles(value: Any) -> list[str] | None:
     if isinstance(value, list) and all(isinstance(p, str) and p for p in value):
         return value
     raise InvalidRequest(
-        "'profiles' must be a list of non-empty names or a comma-separated string."
+        f"'{field}' must be a list of non-empty names or a comma-separated string."
     )
 
 
@@ -211,11 +218,43 @@ async def get_image(ctx: Ctx, who: Reader, image_id: ImageId) -> ImageOut:
 async def add_variants(request: Request, ctx: Ctx, who: Uploader, image_id: ImageId) -> ImageOut:
     """Request more profiles for an existing image: `{"profiles": [...]}`."""
     body = await read_json(request, MAX_VARIANTS_BODY)
-    names = _profiles(body.get("profiles"))
+    names = _names(body.get("profiles"), "profiles")
     if not names:
         raise InvalidRequest('Send the profiles to add: {"profiles": ["name", ...]}.')
     added = await blocking(images.add_profiles, ctx, image_id, names, owner=who.owner_scope)
     return ImageOut.of(added)
+
+
+@router.post(
+    "/{image_id}/analyses",
+    status_code=202,
+    response_description="Accepted: the analyses are queued (a failed one afresh).",
+    responses={202: {"links": _IMAGE_LINKS}, **errors(400, 401, 403, 404, 413, 422, 503)},
+    openapi_extra=request_body(("application/json", AddAnalyses)),
+)
+async def add_analyses(request: Request, ctx: Ctx, who: Uploader, image_id: ImageId) -> ImageOut:
+    """Ask for analyses of an existing image: `{"analyses": ["ocr", ...]}`.
+
+    Analyses already done or running are left as they are; failed ones run again.
+    """
+    body = await read_json(request, MAX_VARIANTS_BODY)
+    names = _names(body.get("analyses"), "analyses")
+    if not names:
+        raise InvalidRequest('Send the analyses to run: {"analyses": ["ocr", ...]}.')
+    image = await blocking(analyses.request, ctx, image_id, names, owner=who.owner_scope)
+    return ImageOut.of(image)
+
+
+@router.get("/{image_id}/analyses/{name}", responses=errors(401, 404, 422, 503))
+async def get_analysis(
+    ctx: Ctx,
+    who: Reader,
+    image_id: ImageId,
+    name: Annotated[AnalysisName, Path(description="colors, faces, labels, nsfw or ocr.")],
+) -> AnalysisOut:
+    """One analysis of an image: its status, and once done its result and model."""
+    found = await blocking(analyses.get, ctx, image_id, name, owner=who.owner_scope)
+    return AnalysisOut.of(image_id, found)
 
 
 @router.get(

@@ -13,10 +13,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from darkroom.db.ids import new_id
 from darkroom.db.repo._sql import flush_or_conflict
+from darkroom.db.repo.analyses import new_analysis_row
 from darkroom.db.repo.pagination import Page, keyset_page
 from darkroom.db.repo.variants import refresh_image_status
-from darkroom.db.schema import Image, ImageVariant, Status, utcnow
+from darkroom.db.schema import Image, ImageAnalysis, ImageVariant, Status, utcnow
 from darkroom.errors import Conflict, InvalidRequest, NotFound
+
+_WITH_WORK = (selectinload(Image.variants), selectinload(Image.analyses))
+"""What every image read loads with it: its variants and its analyses."""
 
 # Two-key advisory locks live apart from the one-key migration lock; this one is "orig".
 _ORIGINALS_LOCK_NAMESPACE = 0x6F726967
@@ -46,9 +50,11 @@ def create_image(
     callback_url: str | None = None,
     idempotency_key: str | None = None,
     variants: Sequence[NewVariant] = (),
+    analyses: Sequence[str] = (),
     now: datetime | None = None,
 ) -> Image:
-    """Insert an image and one pending variant row per requested profile, in one flush.
+    """Insert an image, one pending variant row per requested profile and one pending
+    analysis row per requested analysis, in one flush.
 
     The returned image has its variants in profile order, as `get_image` loads them.
     Conflict if `idempotency_key` is already taken (the transaction must then be rolled
@@ -67,7 +73,7 @@ def create_image(
         height=height,
         frames=frames,
         has_alpha=has_alpha,
-        status=Status.PENDING if variants else Status.DONE,
+        status=Status.PENDING if variants or analyses else Status.DONE,
         callback_url=callback_url,
         idempotency_key=idempotency_key,
         created_at=now,
@@ -75,6 +81,7 @@ def create_image(
     )
     # In profile order, as get_image loads them, so callers see one order everywhere.
     image.variants = [_new_variant_row(v, now) for v in _by_profile(variants)]
+    image.analyses = [new_analysis_row(name, now) for name in sorted(set(analyses))]
     session.add(image)
     flush_or_conflict(session, "An image with this idempotency key already exists.")
     return image
@@ -85,7 +92,7 @@ def get_image(session: Session, image_id: str, *, owner_id: str | None = None) -
 
     Another owner's image is reported exactly like a missing one, so ids do not leak.
     """
-    stmt = sa.select(Image).options(selectinload(Image.variants)).where(Image.id == image_id)
+    stmt = sa.select(Image).options(*_WITH_WORK).where(Image.id == image_id)
     if owner_id is not None:
         stmt = stmt.where(Image.owner_id == owner_id)
     image = session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
@@ -97,9 +104,7 @@ def get_image(session: Session, image_id: str, *, owner_id: str | None = None) -
 def find_image_by_idempotency_key(session: Session, idempotency_key: str) -> Image | None:
     """The image created earlier under this idempotency key, with its variants, if any."""
     return session.execute(
-        sa.select(Image)
-        .options(selectinload(Image.variants))
-        .where(Image.idempotency_key == idempotency_key)
+        sa.select(Image).options(*_WITH_WORK).where(Image.idempotency_key == idempotency_key)
     ).scalar_one_or_none()
 
 
@@ -124,7 +129,7 @@ def list_images(
         filters,
         limit=limit,
         cursor=cursor,
-        options=(selectinload(Image.variants),),
+        options=_WITH_WORK,
     )
 
 
@@ -163,12 +168,11 @@ def add_variants(
 
 
 def delete_image(session: Session, image_id: str) -> Image:
-    """Delete an image and (by cascade) its variants; returns it, variants loaded, for cleanup."""
-    # Lock the variants before the image: a concurrent claim locks a variant and then
-    # its image, so taking them in the same order cannot deadlock.
-    session.execute(
-        sa.select(ImageVariant.id).where(ImageVariant.image_id == image_id).with_for_update()
-    )
+    """Delete an image and (by cascade) its variants and analyses; returns it, loaded."""
+    # Lock the work rows before the image: a concurrent claim locks its row and then the
+    # image, so taking them in the same order cannot deadlock.
+    for model in (ImageVariant, ImageAnalysis):
+        session.execute(sa.select(model.id).where(model.image_id == image_id).with_for_update())
     image = get_image(session, image_id)
     session.delete(image)
     session.flush()
