@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from darkroom.imaging.spec import MAX_DIMENSION, Fit, Gravity, OutputFormat
+from darkroom.imaging.spec import MAX_DIMENSION, Fit, Gravity, OutputFormat, RedactMode
 
-_GRAVITIES = [g.value for g in Gravity if g is not Gravity.FACE]  # face: refused for now
+_GRAVITIES = [g.value for g in Gravity]
 _GRAVITY_ALIASES = ["center", "c", "n", "ne", "e", "se", "s", "sw", "w", "nw", "smart"]
 _FORMATS = [f.value for f in OutputFormat] + ["jpg", "tif"]
 _BOOLEAN_NOTE = " Booleans also read 1/0, yes/no, on/off."
@@ -59,7 +59,8 @@ OPTIONS: list[dict[str, Any]] = [
     _query(
         "g",
         {"type": "string", "enum": _GRAVITIES + _GRAVITY_ALIASES, "default": "centre"},
-        "Region kept by fit=cover, placement for fit=pad.",
+        "Region kept by fit=cover, placement for fit=pad. face (fit=cover) keeps the "
+        "detected faces in the cut, or falls back to attention when there are none.",
     ),
     _flag("enlarge", "Allow upscaling past the source size.", False),
     _query(
@@ -99,6 +100,18 @@ OPTIONS: list[dict[str, Any]] = [
         "dpr",
         {"type": "number", "minimum": 1, "maximum": 4, "default": 1},
         "Device pixel ratio multiplying sizes.",
+    ),
+    _query(
+        "redact",
+        {"type": "string", "enum": [m.value for m in RedactMode]},
+        "Hide every detected face (its box padded by 20 %) on every frame: a strong blur, "
+        "pixelation (about 8 blocks across) or a solid fill with bg (black by default).",
+    ),
+    _flag(
+        "rmbg",
+        "Remove the background: alpha from a segmentation mask. Still images only; the "
+        "format must keep alpha (png, webp, avif, tiff; auto and original pick one).",
+        False,
     ),
 ]
 """One parameter per short query name of the spec."""

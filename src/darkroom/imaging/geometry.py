@@ -6,6 +6,7 @@ decoder can shrink on load straight to the size the result needs.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from darkroom.errors import InvalidSpec
@@ -14,6 +15,11 @@ from darkroom.imaging.probe import ImageInfo
 from darkroom.imaging.spec import COMPASS, Fit, Gravity, TransformSpec
 
 SMART_CROPS = {Gravity.ATTENTION: "attention", Gravity.ENTROPY: "entropy"}
+FACE_FALLBACK = Gravity.ATTENTION
+"""What gravity=face keeps when no face lies in the source (as imgproxy and thumbor do)."""
+
+Box = tuple[int, int, int, int]
+"""`(x, y, width, height)` in pixels."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,18 +58,45 @@ class Plan:
         return width, height
 
 
-def plan(spec: TransformSpec, info: ImageInfo, *, animated: bool) -> Plan:
-    """Work out the resize for `spec` on an image described by `info`."""
-    return plan_for_size(spec, info.upright_size(spec.auto_orient), animated=animated)
+def plan(
+    spec: TransformSpec,
+    info: ImageInfo,
+    *,
+    animated: bool,
+    faces: bool = False,
+    whole_frame: bool = False,
+) -> Plan:
+    """Work out the resize for `spec` on an image described by `info`.
+
+    `faces` tells whether any face lies in the source (gravity=face falls back to attention
+    otherwise). `whole_frame` keeps the decoder from cropping (attention, entropy): the frame
+    steps then position things in the whole source (a mask, redactions) and cut themselves.
+    """
+    return plan_for_size(
+        spec,
+        info.upright_size(spec.auto_orient),
+        animated=animated,
+        faces=faces,
+        whole_frame=whole_frame,
+    )
 
 
-def plan_for_size(spec: TransformSpec, upright: tuple[int, int], *, animated: bool) -> Plan:
+def plan_for_size(
+    spec: TransformSpec,
+    upright: tuple[int, int],
+    *,
+    animated: bool,
+    faces: bool = False,
+    whole_frame: bool = False,
+) -> Plan:
     """Work out the resize for `spec` on an image whose frames are `upright` (width, height)."""
     source = _source_size(spec, upright)
     width, height = spec.scaled(spec.width), spec.scaled(spec.height)
     if spec.rotate in (90, 270):
         width, height = height, width
     gravity = pre_transform_gravity(spec.gravity, spec)
+    if gravity is Gravity.FACE and not faces:
+        gravity = FACE_FALLBACK
     size = "both" if spec.enlarge else "down"
 
     if width is None and height is None:
@@ -79,7 +112,7 @@ def plan_for_size(spec: TransformSpec, upright: tuple[int, int], *, animated: bo
         if not spec.enlarge:
             width, height = min(width, source[0]), min(height, source[1])
         return Plan(source, (width, height), "force", None, None, gravity)
-    return _cover(source, width, height, size, gravity, animated=animated)
+    return _cover(source, width, height, size, gravity, animated=animated, whole=whole_frame)
 
 
 def _cover(
@@ -90,10 +123,11 @@ def _cover(
     gravity: Gravity,
     *,
     animated: bool,
+    whole: bool,
 ) -> Plan:
-    if gravity in SMART_CROPS and not animated:
+    if gravity in SMART_CROPS and not animated and not whole:
         return Plan(source, (width, height), size, SMART_CROPS[gravity], None, gravity)
-    if gravity in SMART_CROPS:
+    if gravity in SMART_CROPS and animated:
         # Saliency differs frame to frame; a crop that jumps around is worse than centring.
         gravity = Gravity.CENTRE
     # Scale so the box is covered, constraining only the governing side; the other side
@@ -152,3 +186,69 @@ def gravity_offset(
     if gravity in (Gravity.EAST, Gravity.NORTHEAST, Gravity.SOUTHEAST):
         x = free_x
     return x, y
+
+
+def source_boxes(
+    boxes: Iterable[Sequence[int]], spec: TransformSpec, upright: tuple[int, int]
+) -> tuple[Box, ...]:
+    """Boxes of the upright original, in the source's pixels (after the user's crop).
+
+    Kept whole, so that a box reaching past the crop still pads and clips the same way;
+    boxes with no area are dropped.
+    """
+    left, top = (spec.crop.left, spec.crop.top) if spec.crop is not None else (0, 0)
+    return tuple(
+        (int(x) - left, int(y) - top, int(w), int(h)) for x, y, w, h in boxes if w > 0 and h > 0
+    )
+
+
+def clip_box(box: tuple[float, float, float, float], size: tuple[int, int]) -> Box | None:
+    """The whole pixels of `box` inside an image of `size`, or None if they are none."""
+    x, y, w, h = box
+    left, top = max(0, round(x)), max(0, round(y))
+    right, bottom = min(size[0], round(x + w)), min(size[1], round(y + h))
+    if right <= left or bottom <= top:
+        return None
+    return left, top, right - left, bottom - top
+
+
+def scale_box(
+    box: Box, source: tuple[int, int], frame: tuple[int, int], pad: float = 0.0
+) -> tuple[float, float, float, float]:
+    """`box` in the source's pixels, in those of the resized `frame`, grown by `pad` per side."""
+    sx, sy = frame[0] / source[0], frame[1] / source[1]
+    x, y, w, h = box
+    return (
+        (x - w * pad) * sx,
+        (y - h * pad) * sy,
+        w * (1 + 2 * pad) * sx,
+        h * (1 + 2 * pad) * sy,
+    )
+
+
+def face_window(
+    boxes: Sequence[Box], source: tuple[int, int], frame: tuple[int, int], size: tuple[int, int]
+) -> tuple[int, int] | None:
+    """Top-left of a `size` cut of `frame` centred on the union of the faces, kept inside it.
+
+    None when no face lies in the source.
+    """
+    inside = [b for b in (clip_box(box, source) for box in boxes) if b is not None]
+    if not inside:
+        return None
+    left = min(b[0] for b in inside)
+    top = min(b[1] for b in inside)
+    right = max(b[0] + b[2] for b in inside)
+    bottom = max(b[1] + b[3] for b in inside)
+    x, y, w, h = scale_box((left, top, right - left, bottom - top), source, frame)
+    cut_x = round(x + w / 2 - size[0] / 2)
+    cut_y = round(y + h / 2 - size[1] / 2)
+    return (
+        min(max(cut_x, 0), frame[0] - size[0]),
+        min(max(cut_y, 0), frame[1] - size[1]),
+    )
+
+
+def any_inside(boxes: Iterable[Box], source: tuple[int, int]) -> bool:
+    """Whether any of `boxes` (in the source's pixels) shows in the source."""
+    return any(clip_box(box, source) is not None for box in boxes)

@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pyvips
 
-from darkroom.errors import TooManyPixels
-from darkroom.imaging import load
+from darkroom.errors import InvalidSpec, TooManyPixels
+from darkroom.imaging import load, redact
 from darkroom.imaging._vips import int_field
 from darkroom.imaging.budget import Budget
 from darkroom.imaging.colors import NAMED_COLOURS
-from darkroom.imaging.encode import Animation, encode, output_format
+from darkroom.imaging.encode import Animation, encode, negotiate, resolve_format
 from darkroom.imaging.formats import TRAITS, ImageFormat
-from darkroom.imaging.geometry import Plan, plan
+from darkroom.imaging.geometry import Box, Plan, any_inside, plan, source_boxes
 from darkroom.imaging.limits import DEFAULT_LIMITS, Limits
 from darkroom.imaging.probe import ImageInfo, probe
 from darkroom.imaging.refusals import Stage, refusing
-from darkroom.imaging.spec import TransformSpec
+from darkroom.imaging.spec import (
+    CUTOUT_FORMATS,
+    NEGOTIATED_FORMATS,
+    OutputFormat,
+    TransformSpec,
+    needs_background_mask,
+    needs_faces,
+)
 from darkroom.imaging.steps import Context, run_steps
 from darkroom.imaging.watermark import Watermarker
 
@@ -58,6 +65,8 @@ def render(
     accept: str | None = None,
     info: ImageInfo | None = None,
     budget: Budget | None = None,
+    faces: Sequence[Sequence[int]] | None = None,
+    background_mask: pyvips.Image | None = None,
 ) -> Rendered:
     """Render `data` through `spec`. `accept` (an HTTP Accept header) resolves format=auto.
 
@@ -65,19 +74,42 @@ def render(
     already has it (an immutable original rendered again and again); otherwise the header
     is probed here. With a `budget`, libvips is stopped when it runs out (RenderTimeout).
 
+    The analyzers' outputs, for the specs that use them (the core runs no model):
+    `faces` are `(x, y, width, height)` boxes in the upright original's pixels, required
+    when `needs_faces(spec)` (an empty list when none was found); `background_mask` is a
+    1-band uchar mask of the upright original at any size (255 = keep), required when
+    `needs_background_mask(spec)`. A missing one is the caller's bug: ValueError.
+
     Raises only `darkroom.errors` classes: the input's refusals from `probe`, `InvalidSpec`
     for a spec that does not fit the image, `CorruptImage` for data that fails to decode.
     """
     spec = TransformSpec.coerce(spec)
+    if faces is None and needs_faces(spec):
+        raise ValueError("this spec uses face detection: pass render(..., faces=[boxes])")
+    if background_mask is None and needs_background_mask(spec):
+        raise ValueError("this spec removes the background: pass render(..., background_mask=)")
     if info is None:
         info = probe(data, limits)
-    fmt = output_format(spec.format, info, accept)
+    fmt = output_format_for(
+        spec, info.format, accept, has_alpha=info.has_alpha, animated=info.animated
+    )
     animated = info.animated and TRAITS[fmt].animation
-    geometry = plan(spec, info, animated=animated)
+    upright = info.upright_size(spec.auto_orient)
+    boxes = source_boxes(faces or (), spec, upright) if needs_faces(spec) else ()
+    mask = background_mask if needs_background_mask(spec) else None
+    geometry = plan(
+        spec,
+        info,
+        animated=animated,
+        faces=any_inside(boxes, _source(spec, upright)),
+        whole_frame=mask is not None or (spec.redact is not None and bool(boxes)),
+    )
     # Refused from the header, before a frame is decoded: the output is bounded like the input.
     _check_output_size(*geometry.largest_frame(), info.frames if animated else 1, limits)
     watermarker = Watermarker(spec.watermark, spec.dpr, limits) if spec.watermark else None
-    ctx = _context(spec, geometry, fmt, watermarker)
+    ctx = _context(spec, geometry, fmt, watermarker, boxes)
+    if mask is not None:
+        ctx = replace(ctx, mask=redact.mask_region(mask, upright, spec.crop))
     with refusing(data, info.format, Stage.DECODE):
         image = _decode(data, spec, info, geometry, animated)
         frames = _frame_count(image) if animated else 1
@@ -90,8 +122,54 @@ def render(
     return Rendered(encoded, fmt, image.width, frame_height, frames)
 
 
+def output_format_for(
+    spec: TransformSpec,
+    source: ImageFormat,
+    accept: str | None,
+    *,
+    has_alpha: bool,
+    animated: bool,
+) -> ImageFormat:
+    """The concrete output format of `spec` for a source, from its facts alone (no decode).
+
+    `resolve_format`, except that remove_background needs alpha: `original` keeps the
+    source's format only when it can carry alpha, and both it and `auto` otherwise
+    negotiate AVIF, WebP or PNG. remove_background on an animation is refused here
+    (InvalidSpec), before anything is decoded.
+    """
+    if not spec.remove_background:
+        return resolve_format(spec.format, source, accept, has_alpha=has_alpha, animated=animated)
+    if animated:
+        raise InvalidSpec(
+            "Invalid transformation: remove_background works on still images only; "
+            "this image is animated.",
+            details=[{"field": "remove_background", "message": "not for animated images"}],
+        )
+    if spec.format is OutputFormat.ORIGINAL and source.value in {f.value for f in CUTOUT_FORMATS}:
+        return source
+    if spec.format in NEGOTIATED_FORMATS:
+        return negotiate(accept or "", has_alpha=True, animated=False)
+    if spec.format not in CUTOUT_FORMATS:
+        # Validation refuses these; a spec copied without validation must not lose the cutout.
+        raise InvalidSpec(
+            f"Invalid transformation: remove_background needs a format with alpha, "
+            f"not format={spec.format}.",
+            details=[{"field": "format", "message": "cannot keep alpha"}],
+        )
+    return ImageFormat(spec.format.value)
+
+
+def _source(spec: TransformSpec, upright: tuple[int, int]) -> tuple[int, int]:
+    crop = spec.crop
+    return upright if crop is None else (crop.width, crop.height)
+
+
 def _context(
-    spec: TransformSpec, geometry: Plan, fmt: ImageFormat, watermarker: Watermarker | None
+    spec: TransformSpec,
+    geometry: Plan,
+    fmt: ImageFormat,
+    watermarker: Watermarker | None,
+    faces: tuple[Box, ...] = (),
 ) -> Context:
     keep_alpha = TRAITS[fmt].alpha
     background = spec.background
@@ -102,7 +180,7 @@ def _context(
     else:
         flatten_to = None
     canvas = background or (TRANSPARENT if keep_alpha else WHITE)
-    return Context(spec, geometry, keep_alpha, flatten_to, canvas, watermarker)
+    return Context(spec, geometry, keep_alpha, flatten_to, canvas, watermarker, faces)
 
 
 def _decode(

@@ -29,6 +29,8 @@ SHORT_NAMES: dict[str, str] = {
     "prog": "progressive",
     "lossless": "lossless",
     "dpr": "dpr",
+    "redact": "redact",
+    "rmbg": "remove_background",
 }
 """Short query name -> spec field. Long field names are accepted too."""
 
@@ -36,7 +38,16 @@ _FIELD_TO_SHORT = {field: short for short, field in SHORT_NAMES.items()}
 _BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False}
 _BOOLEANS |= {"no": False, "off": False}
 _BOOLEAN_FIELDS = frozenset(
-    {"enlarge", "flip", "flop", "auto_orient", "strip", "progressive", "lossless"}
+    {
+        "enlarge",
+        "flip",
+        "flop",
+        "auto_orient",
+        "strip",
+        "progressive",
+        "lossless",
+        "remove_background",
+    }
 )
 _CROP_FIELDS = ("left", "top", "width", "height")
 RESERVED = frozenset({"sig"})
@@ -69,6 +80,7 @@ def parse_query(query: str, *, ignore: Iterable[str] = RESERVED) -> TransformSpe
         summary, details = field_problems(problems)
         raise InvalidSpec(f"Invalid transformation: {summary}", details=details)
     names = used | {f"crop.{part}": used.get("crop", "crop") for part in _CROP_FIELDS}
+    names["redact.faces"] = used.get("redact", "redact")
     return validate_spec(fields, names=names)
 
 
@@ -83,6 +95,10 @@ def to_query(spec: TransformSpec) -> str:
             crop = spec.crop
             assert crop is not None
             value = ",".join(str(getattr(crop, part)) for part in _CROP_FIELDS)
+        elif field == "redact":
+            redact = spec.redact
+            assert redact is not None
+            value = redact.faces.value
         elif field == "background":
             value = str(value).lstrip("#")  # "#" would start a URL fragment
         elif isinstance(value, bool):
@@ -104,6 +120,9 @@ def _convert(field: str, raw: str) -> Any:
         if len(parts) != 4:
             raise ValueError("expected crop=left,top,width,height in pixels")
         return dict(zip(_CROP_FIELDS, parts, strict=True))
+    if field == "redact":
+        # The query redacts faces only (the one kind of detection there is): redact=blur.
+        return {"faces": raw}
     return raw
 
 

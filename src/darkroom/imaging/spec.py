@@ -138,6 +138,26 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
 
 
+class RedactMode(StrEnum):
+    """How a detected region is made unrecognisable."""
+
+    BLUR = "blur"
+    PIXELATE = "pixelate"
+    FILL = "fill"
+
+
+class Redact(_Model):
+    """What to anonymise, from the analyzers' detections, and how."""
+
+    faces: Annotated[RedactMode, _alias({})] = Field(
+        description=(
+            "Hide every detected face (its box padded by 20 % on each side): a strong "
+            "blur, about 8 pixel blocks across, or a solid fill with the background colour "
+            "(black by default)."
+        ),
+    )
+
+
 class Crop(_Model):
     """A rectangle cut from the upright original, in its pixels, before any resize."""
 
@@ -183,7 +203,11 @@ class TransformSpec(_Model):
     height: int | None = Field(None, ge=1, le=MAX_DIMENSION, description="Target height, CSS px.")
     fit: Annotated[Fit, _alias({})] = Field(Fit.CONTAIN, description="contain|cover|fill|pad.")
     gravity: Annotated[Gravity, _alias(_GRAVITY_ALIASES)] = Field(
-        Gravity.CENTRE, description="Kept region for cover, placement for pad."
+        Gravity.CENTRE,
+        description=(
+            "Kept region for cover, placement for pad. face (cover only) keeps the detected "
+            "faces, or falls back to attention when there are none."
+        ),
     )
     enlarge: bool = Field(False, description="Allow upscaling beyond the source size.")
     crop: Crop | None = Field(None, description="Cut applied to the upright source first.")
@@ -205,6 +229,16 @@ class TransformSpec(_Model):
     progressive: bool = Field(False, description="Progressive JPEG, interlaced PNG/GIF.")
     lossless: bool = Field(False, description="Lossless WebP/AVIF.")
     dpr: float = Field(1.0, ge=1, le=4, description="Device pixel ratio multiplying sizes.")
+    redact: Redact | None = Field(
+        None, description="Anonymise detected faces on every frame, before the watermark."
+    )
+    remove_background: bool = Field(
+        False,
+        description=(
+            "Make the background transparent (a segmentation mask as alpha); needs an output "
+            "format with alpha (png, webp, avif, tiff) and a still image."
+        ),
+    )
 
     @field_validator("rotate")
     @classmethod
@@ -259,11 +293,6 @@ def _needs_both_sides(spec: TransformSpec) -> str | None:
 
 
 def _gravity_applies(spec: TransformSpec) -> str | None:
-    if spec.gravity is Gravity.FACE:
-        return (
-            "gravity=face needs face detection, which this build does not provide yet; "
-            "use attention or entropy"
-        )
     if spec.gravity is not Gravity.CENTRE and spec.fit in (Fit.CONTAIN, Fit.FILL):
         return f"gravity only applies to fit=cover or fit=pad, not fit={spec.fit}"
     if spec.gravity in SMART_GRAVITIES and spec.fit is Fit.PAD:
@@ -293,12 +322,51 @@ def _fits_output_limits(spec: TransformSpec) -> str | None:
     return None
 
 
+CUTOUT_FORMATS = frozenset(
+    {OutputFormat.PNG, OutputFormat.WEBP, OutputFormat.AVIF, OutputFormat.TIFF}
+)
+"""Formats that keep the alpha of remove_background (GIF's 1-bit alpha would shred edges)."""
+
+
+def _detections_fit(spec: TransformSpec) -> str | None:
+    uses = [
+        name
+        for name, used in (
+            ("gravity=face", spec.gravity is Gravity.FACE),
+            ("redact", spec.redact is not None),
+            ("remove_background", spec.remove_background),
+        )
+        if used
+    ]
+    if uses and not spec.auto_orient:
+        verb, pronoun = ("works", "it needs") if len(uses) == 1 else ("work", "they need")
+        return f"{' and '.join(uses)} {verb} on the upright image: {pronoun} auto_orient=true"
+    fmt = spec.format
+    if spec.remove_background and fmt not in NEGOTIATED_FORMATS and fmt not in CUTOUT_FORMATS:
+        return (
+            f"remove_background makes the background transparent: format={fmt} cannot keep "
+            "alpha; use png, webp, avif or tiff (or auto/original)"
+        )
+    return None
+
+
 _COMBINATION_CHECKS = (
     _needs_both_sides,
     _gravity_applies,
     _encoder_options_apply,
     _fits_output_limits,
+    _detections_fit,
 )
+
+
+def needs_faces(spec: TransformSpec) -> bool:
+    """Whether rendering `spec` needs the face boxes (`render(..., faces=...)`)."""
+    return spec.gravity is Gravity.FACE or spec.redact is not None
+
+
+def needs_background_mask(spec: TransformSpec) -> bool:
+    """Whether rendering `spec` needs the background mask (`render(..., background_mask=...)`)."""
+    return spec.remove_background
 
 
 def validate_spec(data: dict[str, Any], *, names: dict[str, str] | None = None) -> TransformSpec:

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 import pyvips
 
+from darkroom.imaging import redact as redaction
 from darkroom.imaging.colors import RGBA
-from darkroom.imaging.geometry import Plan, gravity_offset
-from darkroom.imaging.spec import Fit, TransformSpec
+from darkroom.imaging.geometry import SMART_CROPS, Box, Plan, face_window, gravity_offset
+from darkroom.imaging.spec import Fit, Gravity, TransformSpec
 from darkroom.imaging.watermark import Watermarker
 
 
@@ -29,6 +30,10 @@ class Context:
     canvas: RGBA
     """Colour of the padding added by fit=pad."""
     watermarker: Watermarker | None
+    faces: tuple[Box, ...] = ()
+    """Face boxes in the source's pixels (the upright original after the user's crop)."""
+    mask: pyvips.Image | None = None
+    """remove_background: the background mask's part covering the source, at any size."""
 
 
 Step = Callable[[pyvips.Image, Context], pyvips.Image]
@@ -43,16 +48,53 @@ def to_srgb8(image: pyvips.Image, ctx: Context) -> pyvips.Image:
     return image
 
 
+def cut_out_background(image: pyvips.Image, ctx: Context) -> pyvips.Image:
+    """remove_background: the mask becomes the frame's alpha (times any alpha it had)."""
+    if ctx.mask is None:
+        return image
+    return redaction.cut_out(image, ctx.mask)
+
+
 def cut_to_box(image: pyvips.Image, ctx: Context) -> pyvips.Image:
-    """fit=cover: cut the overflowing side down to the box, keeping the gravity's region."""
-    box = ctx.plan.box
-    if box is None or ctx.spec.fit is not Fit.COVER:
+    """Hide the faces (redact), then cut fit=cover's overflow down to the box, by gravity.
+
+    Both work on the whole resized source, so the crop, rotation and mirroring that follow
+    carry them. The cut is chosen before the faces are hidden: it does not depend on them.
+    """
+    hiding = ctx.spec.redact is not None and bool(ctx.faces)
+    box = ctx.plan.box if ctx.spec.fit is Fit.COVER else None
+    if box is not None:
+        box = (min(box[0], image.width), min(box[1], image.height))
+        if box == (image.width, image.height):
+            box = None
+    smart = box is not None and ctx.plan.gravity in SMART_CROPS
+    if hiding or smart:
+        # Both read the frame twice, which a sequential decode cannot: it goes to memory.
+        image = image.copy_memory()
+    window = None if box is None else _window(image, ctx, box)
+    if hiding:
+        assert ctx.spec.redact is not None
+        image = redaction.redact(
+            image, ctx.faces, ctx.plan.source, ctx.spec.redact.faces, ctx.spec.background
+        )
+    if window is None or box is None:
         return image
-    width, height = min(box[0], image.width), min(box[1], image.height)
-    if (width, height) == (image.width, image.height):
-        return image
-    x, y = gravity_offset(ctx.plan.gravity, (image.width, image.height), (width, height))
-    return image.crop(x, y, width, height)
+    return image.crop(*window, *box)
+
+
+def _window(image: pyvips.Image, ctx: Context, box: tuple[int, int]) -> tuple[int, int]:
+    frame = (int(image.width), int(image.height))
+    gravity = ctx.plan.gravity
+    if gravity in SMART_CROPS:
+        # Only when the decoder had to keep the whole frame (see `plan`). libvips tells
+        # where its cut lies by the (negated) offsets of the result.
+        cut = image.smartcrop(*box, interesting=SMART_CROPS[gravity])
+        return -int(cut.xoffset), -int(cut.yoffset)
+    if gravity is Gravity.FACE:
+        window = face_window(ctx.faces, ctx.plan.source, frame, box)
+        if window is not None:
+            return window
+    return gravity_offset(gravity, frame, box)
 
 
 def flatten(image: pyvips.Image, ctx: Context) -> pyvips.Image:
@@ -118,6 +160,7 @@ def watermark(image: pyvips.Image, ctx: Context) -> pyvips.Image:
 
 FRAME_STEPS: tuple[Step, ...] = (
     to_srgb8,
+    cut_out_background,
     cut_to_box,
     flatten,
     extend_to_box,

@@ -14,6 +14,7 @@ from darkroom.db.repo import variants as variant_rows
 from darkroom.db.schema import Profile
 from darkroom.errors import Conflict, InvalidRequest, NotFound, UnknownProfile
 from darkroom.imaging import TransformSpec
+from darkroom.service import vision
 from darkroom.service.context import Context
 from darkroom.storage import is_profile_name
 
@@ -72,9 +73,10 @@ def get_profile(ctx: Context, name: str) -> ProfileView:
 
 def put_profile(ctx: Context, name: str, spec: Mapping[str, Any]) -> ProfileView:
     """Create or replace a profile; its version goes up only when the spec's meaning changes."""
-    canonical = TransformSpec.coerce(dict(spec)).canonical()
+    valid = TransformSpec.coerce(dict(spec))
+    vision.check(ctx, valid)  # a profile its models cannot run is refused, not failed later
     with transaction(ctx.sessions) as session:
-        return view(profile_rows.put_profile(session, check_name(name), canonical))
+        return view(profile_rows.put_profile(session, check_name(name), valid.canonical()))
 
 
 def delete_profile(ctx: Context, name: str) -> None:

@@ -17,9 +17,10 @@ from darkroom.imaging import ImageFormat, ImageInfo, OutputFormat, TransformSpec
 from darkroom.imaging import render as render_image
 from darkroom.imaging.budget import Budget
 from darkroom.imaging.cost import is_heavy, render_cost
-from darkroom.imaging.encode import resolve_format
 from darkroom.imaging.formats import TRAITS
+from darkroom.imaging.pipeline import output_format_for
 from darkroom.imaging.probe import ANIMATED_FORMATS
+from darkroom.service import vision
 from darkroom.service.context import Context
 from darkroom.service.source_cache import Source
 from darkroom.storage import cache_key, remote_source_key
@@ -84,8 +85,9 @@ def plan_stored(
     facts = _image_facts(ctx, image_id)
     if owner is not None and facts.owner_id != owner:
         raise NotFound(f"Image {image_id} not found.")
-    fmt = resolve_format(
-        spec.format, facts.source, accept, has_alpha=facts.has_alpha, animated=facts.animated
+    vision.check(ctx, spec)
+    fmt = output_format_for(
+        spec, facts.source, accept, has_alpha=facts.has_alpha, animated=facts.animated
     )
     resolved = spec.model_copy(update={"format": OutputFormat(fmt.value)})
     frames = facts.frames if facts.animated and TRAITS[fmt].animation else 1
@@ -133,8 +135,9 @@ def plan_remote(ctx: Context, url: str, spec: TransformSpec, accept: str) -> Pla
     # The header decides the output format (auto, original) and the lane; the source is
     # fetched once and cached, so the render itself reads it from there.
     info = probe(_remote_source(ctx, url, scope), ctx.limits)
-    fmt = resolve_format(
-        spec.format, info.format, accept, has_alpha=info.has_alpha, animated=info.animated
+    vision.check(ctx, spec)
+    fmt = output_format_for(
+        spec, info.format, accept, has_alpha=info.has_alpha, animated=info.animated
     )
     resolved = spec.model_copy(update={"format": OutputFormat(fmt.value)})
     frames = info.frames if info.animated and TRAITS[fmt].animation else 1
@@ -168,7 +171,8 @@ def produce(ctx: Context, plan: Plan) -> Rendition:
         assert plan.source_url is not None
         original = _remote_source(ctx, plan.source_url, plan.scope)
     budget = Budget(ctx.settings.render_timeout_seconds)
-    result = render_image(original, plan.spec, limits=ctx.limits, info=info, budget=budget)
+    seen = vision.inputs(ctx, plan.source_key or plan.scope, original, plan.spec, info)
+    result = render_image(original, plan.spec, limits=ctx.limits, info=info, budget=budget, **seen)
     if use_cache:
         ctx.outputs.put(plan.key, result.data, result.mime_type)
         with transaction(ctx.sessions) as session:
@@ -211,6 +215,7 @@ def forget_image(ctx: Context, image_id: str, original_key: str) -> None:
     """Remove every cached render of an image (when the image is deleted)."""
     with _facts_lock:
         _facts.pop(image_id, None)
+    vision.forget(original_key)
     # Another image may share the original; it is read from storage again if so.
     ctx.render_sources.discard(original_key)
     with transaction(ctx.sessions) as session:

@@ -15,11 +15,11 @@ from darkroom.db.repo import images as image_rows
 from darkroom.db.repo import variants as variant_rows
 from darkroom.db.schema import ImageVariant, Status, utcnow
 from darkroom.errors import NotFound
-from darkroom.imaging import Rendered, render
+from darkroom.imaging import Rendered, TransformSpec, render
 from darkroom.imaging.budget import Budget
 from darkroom.imaging.formats import TRAITS
 from darkroom.retry import GiveUp, Retry, describe
-from darkroom.service import purge
+from darkroom.service import purge, vision
 from darkroom.service.completion import record_completion
 from darkroom.service.context import Context
 from darkroom.storage import variant_key
@@ -129,9 +129,12 @@ def _process(ctx: Context, variant_id: str) -> Outcome:
 
 
 def _produce(ctx: Context, variant: ImageVariant) -> tuple[str, Rendered]:
-    original = ctx.originals.get(variant.image.original_key)
+    source = variant.image.original_key
+    original = ctx.originals.get(source)
     budget = Budget(ctx.settings.render_timeout_seconds)
-    result: Rendered = render(original, variant.spec, limits=ctx.limits, budget=budget)
+    spec = TransformSpec.coerce(variant.spec)
+    seen = vision.inputs(ctx, source, original, spec)
+    result: Rendered = render(original, spec, limits=ctx.limits, budget=budget, **seen)
     key = variant_key(
         variant.image_id, variant.profile, variant.spec_hash, TRAITS[result.format].extension
     )

@@ -203,8 +203,9 @@ class Settings(BaseSettings):
     )
     analysis_models: ModelPaths = Field(
         default_factory=dict,
-        description="A model file of your own per analysis, instead of the packaged one: "
-        "comma-separated analysis=/path/to/model.onnx (same architecture and inputs).",
+        description="A model file of your own per analysis (or background, for background "
+        "removal), instead of the packaged one: comma-separated name=/path/to/model.onnx "
+        "(same architecture and inputs).",
         json_schema_extra={"default_text": "(packaged models)"},
     )
     nsfw_threshold: float = Field(

@@ -117,7 +117,10 @@ def _model_paths(value: Any) -> Any:
 
 
 def _known_model_paths(value: dict[str, Path]) -> dict[str, Path]:
-    _analysis_names(tuple(value))
+    unknown = [name for name in value if name not in (*ANALYSES, "background")]
+    if unknown:
+        known = ", ".join((*ANALYSES, "background"))
+        raise ValueError(f"no model to replace for {', '.join(unknown)}: choose from {known}")
     missing = [f"{name}={path}" for name, path in value.items() if not path.is_file()]
     if missing:
         raise ValueError(f"no model file at {', '.join(missing)}")
