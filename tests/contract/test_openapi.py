@@ -68,7 +68,8 @@ def test_every_write_route_names_its_request_body(document: dict[str, Any]) -> N
         for path, method, op in operations(document)
         if method in ("post", "put", "patch") and op["operationId"] not in NO_BODY
     ]
-    assert len(writes) == 5  # upload, add variants, add analyses, put profile, submit job
+    # upload, add variants, add analyses, put profile, put logo, submit job
+    assert len(writes) == 6
     for path, op in writes:
         body = op.get("requestBody")
         assert body is not None, path
@@ -107,6 +108,9 @@ JSON_ROUTES = {
     "add_variants": "ImageOut",
     "add_analyses": "ImageOut",
     "get_analysis": "AnalysisOut",
+    "list_logos": "LogoPage",
+    "get_logo": "LogoOut",
+    "put_logo": "LogoOut",
     "list_profiles": "ProfilePage",
     "get_profile": "ProfileOut",
     "put_profile": "ProfileOut",
@@ -165,6 +169,7 @@ def test_every_route_declares_the_error_schema(document: dict[str, Any]) -> None
         ("/v1/images/{image_id}/analyses", "post", {"400", "401", "403", "404", "413", "422"}),
         ("/v1/images/{image_id}/analyses/{name}", "get", {"401", "404", "422"}),
         ("/v1/profiles/{name}", "put", {"400", "413", "422"}),
+        ("/v1/logos/{name}", "put", {"400", "401", "403", "413", "415", "422"}),
         ("/jobs", "post", {"400", "413", "415", "422"}),
         ("/v1/dead-letters/{letter_id}/replay", "post", {"404", "409"}),
         ("/v1/render/{image_id}", "get", {"401", "403", "404", "413", "415", "422", "503"}),
@@ -190,6 +195,11 @@ ROLES = {
     "purge_image": "upload",
     "submit_job": "upload",
     "put_profile": "admin",
+    "list_logos": "admin",
+    "get_logo": "admin",
+    "get_logo_image": "admin",
+    "put_logo": "admin",
+    "delete_logo": "admin",
     "delete_profile": "admin",
     "backfill": "admin",
     "list_dead_letters": "admin",

@@ -68,6 +68,11 @@ ALSO_REFUSED: dict[str, tuple[list[str], str]] = {
     "list_images": (["400"], "an opaque cursor the server did not issue is malformed"),
     "list_dead_letters": (["400"], "an opaque cursor the server did not issue is malformed"),
     "purge_image": (["400"], "no CDN is configured here: a purge says what to configure"),
+    "put_logo": (
+        ["415", "422"],
+        "a logo must be an image with enough distinct features to be found again",
+    ),
+    "add_analyses": (["422"], "an analysis whose extra is missing says what to install"),
 }
 NOT_APPLICABLE: dict[str, tuple[str, str]] = {
     # TransformSpec coerces as pydantic's lax mode does (0/1 for booleans, "300" for 300),

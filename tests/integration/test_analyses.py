@@ -96,7 +96,7 @@ def test_unknown_analyses_and_bad_lists_are_refused_before_anything_is_stored(
     error = unknown.json()["error"]
     assert error["code"] == "unknown_analysis"
     assert "horoscope" in error["message"]
-    assert "colors, faces, labels, nsfw, ocr" in error["message"]
+    assert "colors, faces, labels, logos, nsfw, ocr" in error["message"]
     assert service.http.get("/v1/images").json()["items"] == []
     bad = service.http.post("/v1/images", json={"data": "aGk=", "analyses": [1]})
     assert bad.status_code == 400
@@ -170,6 +170,7 @@ def test_each_analyzer_has_its_own_queue() -> None:
         "colors": "analyze.colors",
         "faces": "analyze.faces",
         "labels": "analyze.labels",
+        "logos": "analyze.logos",
         "nsfw": "analyze.nsfw",
         "ocr": "analyze.ocr",
     }

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from darkroom.analysis.model import ModelInfo, load_once, require
 from darkroom.analysis.picture import Picture, load_picture
-from darkroom.errors import ConfigurationError, InvalidRequest
+from darkroom.errors import ConfigurationError, ImageError, InvalidRequest
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -116,7 +116,7 @@ def prepare_reference(name: str, data: bytes) -> Reference:
     picture = load_picture(data, REFERENCE_MAX_SIDE)
     points, descriptors = _features(np, picture, REFERENCE_FEATURES)
     if len(points) < MIN_INLIERS:
-        raise InvalidRequest(
+        raise ImageError(
             f"The logo {name!r} has too few distinct features to be found "
             f"({len(points)}, at least {MIN_INLIERS} needed): use a larger, sharper image."
         )

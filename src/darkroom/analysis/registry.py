@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -14,7 +14,7 @@ from darkroom.analysis.picture import load_picture
 from darkroom.errors import ExtraNotInstalled, UnknownAnalysis
 from darkroom.imaging.limits import DEFAULT_LIMITS, Limits
 
-ANALYSES = ("colors", "faces", "labels", "nsfw", "ocr")
+ANALYSES = ("colors", "faces", "labels", "logos", "nsfw", "ocr")
 """Every analysis, by the name callers use; each is the module of the same name."""
 
 
@@ -61,14 +61,25 @@ def installed() -> tuple[str, ...]:
 
 
 def run(
-    name: str, data: bytes, options: Options | None = None, *, limits: Limits = DEFAULT_LIMITS
+    name: str,
+    data: bytes,
+    options: Options | None = None,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    references: Sequence[Any] = (),
 ) -> tuple[dict[str, Any], ModelInfo]:
-    """The result of analysis `name` on an image's bytes, and the model that produced it."""
+    """The result of analysis `name` on an image's bytes, and the model that produced it.
+
+    `references` are the registered logos (`logos.Reference`), for the logos analysis.
+    """
     options = options or Options()
     analyzer = module(name)
     path = options.model_paths.get(name)
     model = check_installed(name, options)
     picture = load_picture(data, analyzer.MAX_SIDE, limits=limits)
-    extra: dict[str, Any] = {"threshold": options.nsfw_threshold} if name == "nsfw" else {}
-    result: dict[str, Any] = analyzer.analyze(picture, model_path=path, **extra)
+    if name == "logos":
+        result: dict[str, Any] = analyzer.analyze(picture, references, model_path=path)
+    else:
+        extra = {"threshold": options.nsfw_threshold} if name == "nsfw" else {}
+        result = analyzer.analyze(picture, model_path=path, **extra)
     return result, model

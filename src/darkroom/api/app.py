@@ -17,7 +17,7 @@ from darkroom.api.errors import install_error_handlers
 from darkroom.api.methods import MethodsMiddleware
 from darkroom.api.observe import observed
 from darkroom.api.render_gate import RenderGate
-from darkroom.api.routes import dead_letters, health, images, jobs, profiles, render
+from darkroom.api.routes import dead_letters, health, images, jobs, logos, profiles, render
 from darkroom.service.context import Context
 
 
@@ -107,6 +107,6 @@ def _build(lifespan: Lifespan) -> DarkroomAPI:
     install_error_handlers(app)
     app.add_middleware(MethodsMiddleware)  # outermost: HEAD bodies are dropped after errors
     install_docs(app)
-    for module in (health, images, profiles, jobs, dead_letters, render):
+    for module in (health, images, profiles, logos, jobs, dead_letters, render):
         app.include_router(module.router)
     return app

@@ -29,7 +29,7 @@ SomeProfiles = Annotated[ProfileList, Field(min_length=1)]
 # At least one name once split on commas: the same test the route applies.
 ProfileCsv = Annotated[str, Field(pattern=r"[^,\s]", description="Comma-separated profile names.")]
 _ANALYSIS = "|".join(ANALYSES)
-AnalysisName = Literal["colors", "faces", "labels", "nsfw", "ocr"]
+AnalysisName = Literal["colors", "faces", "labels", "logos", "nsfw", "ocr"]
 AnalysisList = Annotated[list[AnalysisName], Field(description="Analysis names.")]
 AnalysisCsv = Annotated[
     str,
@@ -68,7 +68,7 @@ class UploadForm(BaseModel):
     )
     analyses: MaybeAnalysisCsv | SkipJsonSchema[None] = Field(
         None,
-        description="Comma-separated analyses (colors, faces, labels, nsfw, ocr); the "
+        description="Comma-separated analyses (colors, faces, labels, logos, nsfw, ocr); the "
         "deployment's defaults when absent, none when empty.",
     )
     owner_id: OwnerId | SkipJsonSchema[None] = None
@@ -83,7 +83,7 @@ class _UploadOptions(BaseModel):
     )
     analyses: AnalysisList | MaybeAnalysisCsv | None = Field(
         None,
-        description="Analyses (colors, faces, labels, nsfw, ocr), as a list or "
+        description="Analyses (colors, faces, labels, logos, nsfw, ocr), as a list or "
         "comma-separated; the deployment's defaults when null, none when empty.",
     )
     owner_id: OwnerId | None = None
@@ -121,6 +121,15 @@ class AddVariants(BaseModel):
 
     profiles: SomeProfiles | ProfileCsv = Field(
         description="Profile names, as a list or comma-separated."
+    )
+
+
+class LogoForm(BaseModel):
+    """A reference logo: its image in `file` (any format uploads accept)."""
+
+    file: bytes = Field(
+        json_schema_extra={"format": "binary"},
+        description="The logo, cut close, as large and sharp as you have it.",
     )
 
 
@@ -162,7 +171,14 @@ class JobRequest(RootModel[Annotated[ResizeJob | ThumbnailJob, Field(discriminat
     """A job of the reference job service."""
 
 
-MODELS: tuple[type[BaseModel], ...] = (UploadForm, UploadJson, AddVariants, AddAnalyses, JobRequest)
+MODELS: tuple[type[BaseModel], ...] = (
+    UploadForm,
+    UploadJson,
+    AddVariants,
+    AddAnalyses,
+    LogoForm,
+    JobRequest,
+)
 """Every request body model, for the OpenAPI components."""
 
 assert set(get_args(AnalysisName)) == set(ANALYSES), "AnalysisName must list every analysis"

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from darkroom.service.documents import AnalysisOut as AnalysisOut
 from darkroom.service.documents import ImageOut as ImageOut
 from darkroom.service.documents import VariantOut as VariantOut
-from darkroom.service.dto import DeadLetterRecord, EventRecord
+from darkroom.service.dto import DeadLetterRecord, EventRecord, LogoRecord
 from darkroom.service.health import Check
 from darkroom.service.jobs import Job
 from darkroom.service.profiles import ProfileView
@@ -121,6 +121,41 @@ class ProfileOut(_Out):
 
 class ProfilePage(Page[ProfileOut]):
     """Every profile, by name, on one page (`next_cursor` is always null)."""
+
+
+class LogoOut(_Out):
+    """A reference logo the logos analysis looks for."""
+
+    name: str
+    mime_type: str = Field(description="Media type sniffed from the logo image's bytes.")
+    bytes: int = Field(description="Size of the logo image.")
+    width: int
+    height: int
+    sha256: str
+    features: int = Field(description="Distinct features found in it: the more, the surer.")
+    image_url: str = Field(description="Where the logo image can be downloaded.")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, logo: LogoRecord) -> LogoOut:
+        """The view of a logo record."""
+        return cls(
+            name=logo.name,
+            mime_type=logo.mime_type,
+            bytes=logo.file_size,
+            width=logo.width,
+            height=logo.height,
+            sha256=logo.sha256,
+            features=logo.features,
+            image_url=f"/v1/logos/{logo.name}/image",
+            created_at=logo.created_at,
+            updated_at=logo.updated_at,
+        )
+
+
+class LogoPage(Page[LogoOut]):
+    """Every logo, by name, on one page (`next_cursor` is always null)."""
 
 
 class BackfillOut(_Out):

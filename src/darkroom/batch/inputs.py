@@ -2,7 +2,8 @@
 
 Both modes share this module: local mode renders on this machine's cores
 (`batch_local`), submit mode uploads to the cluster and follows the variants
-(`batch_submit`). Either way every (input file, profile) pair ends as one `Item`.
+(`batch_submit`). Either way every (input file, profile) pair, and every (input file,
+analysis) pair, ends as one `Item`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ WRITABLE_EXTENSIONS = tuple(sorted({t.extension for t in TRAITS.values() if t.wr
 
 
 class State(StrEnum):
-    """How one input ended for one profile."""
+    """How one input ended for one profile or analysis."""
 
     DONE = "done"
     FAILED = "failed"
@@ -37,7 +38,7 @@ class State(StrEnum):
 
 @dataclass(frozen=True)
 class Item:
-    """The outcome of one input for one profile (`profile` None: the whole file)."""
+    """The outcome of one input for one profile or one analysis (both None: the whole file)."""
 
     path: str
     profile: str | None
@@ -45,11 +46,25 @@ class Item:
     reason: str | None = None
     code: str | None = None
     output: str | None = None
-    """The written file (local mode) or the storage key of the variant (submit mode)."""
+    """The written file (local mode: the output, or the analyses JSON) or the storage key
+    of the variant (submit mode)."""
     width: int | None = None
     height: int | None = None
     format: str | None = None
     image_id: str | None = None
+    analysis: str | None = None
+    """The analysis this item is about (then `profile` is None)."""
+
+    @property
+    def label(self) -> str:
+        """What the item is about, for people: the profile, `name (analysis)`, or `*`."""
+        if self.analysis is not None:
+            return f"{self.analysis} (analysis)"
+        return self.profile or "*"
+
+    def sort_key(self) -> tuple[str, bool, str]:
+        """By path, then profiles before analyses, each by name."""
+        return (self.path, self.analysis is not None, self.profile or self.analysis or "")
 
 
 def failed(path: str, profile: str | None, exc: BaseException, **fields: Any) -> Item:
@@ -76,16 +91,31 @@ def read_input(path: Path, limits: Limits) -> bytes:
         return file.read()
 
 
+ANALYSES_SUFFIX = ".analyses.json"
+"""The analyses of an input go to `{stem}.analyses.json` beside its outputs."""
+
+
 @dataclass(frozen=True)
 class Source:
     """One input file, and the stem its outputs are named after, relative to `--out`."""
 
     path: Path
     stem: PurePath
+    relative: PurePath | None = None
+    """The input relative to the inputs' common folder (None: just its file name)."""
 
     def output_base(self, out: Path, profile: str) -> Path:
         """Where this input's output for `profile` goes, without its extension."""
         return out / self.stem.parent / f"{self.stem.name}-{profile}"
+
+    def analyses_path(self, out: Path) -> Path:
+        """Where this input's analyses JSON goes."""
+        return out / self.stem.parent / f"{self.stem.name}{ANALYSES_SUFFIX}"
+
+    @property
+    def source(self) -> str:
+        """The input as its analyses JSON names it: relative, with forward slashes."""
+        return (self.relative or PurePath(self.path.name)).as_posix()
 
 
 @dataclass
@@ -140,7 +170,11 @@ def find_inputs(arguments: Sequence[str], limits: Limits, exclude: Path | None =
             f"({len(inputs.skipped)} other file(s) passed over)."
         )
     images.sort()
-    inputs.sources = [Source(p, s) for p, s in zip(images, _output_stems(images), strict=True)]
+    root = Path(os.path.commonpath([p.parent for p in images]))
+    relatives = [p.relative_to(root) for p in images]
+    inputs.sources = [
+        Source(p, s, r) for p, s, r in zip(images, _output_stems(relatives), relatives, strict=True)
+    ]
     return inputs
 
 
@@ -173,15 +207,14 @@ def _not_an_image(path: Path, limits: Limits) -> str | None:
     return None
 
 
-def _output_stems(paths: Sequence[Path]) -> list[PurePath]:
-    """Output stems relative to the inputs' common folder, unique even case-insensitively.
+def _output_stems(relatives: Sequence[Path]) -> list[PurePath]:
+    """Output stems of the inputs, relative to their common folder, unique even
+    case-insensitively.
 
     Mirroring the folders keeps `a/x.jpg` and `b/x.jpg` apart; `x.jpg` and `x.png` side by
     side keep their extension in the stem (`x.jpg-thumb.jpg`), and any clash left after
     that gets a `~N` suffix, in sorted order so reruns name files the same way.
     """
-    root = Path(os.path.commonpath([p.parent for p in paths]))
-    relatives = [p.relative_to(root) for p in paths]
     stems = Counter(_key(r.with_suffix("")) for r in relatives)
     taken: set[str] = set()
     result: list[PurePath] = []
@@ -219,9 +252,9 @@ class Summary:
         return {state.value: counted[state] for state in State}
 
     def failures(self) -> list[Item]:
-        """The failed items, by path then profile."""
+        """The failed items, by path, then profile, then analysis."""
         failures = [item for item in self.items if item.state is State.FAILED]
-        return sorted(failures, key=lambda i: (i.path, i.profile or ""))
+        return sorted(failures, key=Item.sort_key)
 
     @property
     def exit_code(self) -> int:
@@ -230,7 +263,7 @@ class Summary:
 
     def to_json(self) -> dict[str, Any]:
         """The summary for scripts: mode, file count, counts, and every item."""
-        items = sorted(self.items, key=lambda i: (i.path, i.profile or ""))
+        items = sorted(self.items, key=Item.sort_key)
         return {
             "mode": self.mode,
             "files": self.files,
@@ -239,11 +272,12 @@ class Summary:
         }
 
     def lines(self) -> list[str]:
-        """The summary for people: the counts, then `path: profile: reason` per failure."""
+        """The summary for people: the counts, then `path: profile: reason` per failure
+        (`path: name (analysis): reason` for an analysis)."""
         counts = ", ".join(f"{n} {state}" for state, n in self.counts().items())
         lines = [f"{self.files} file(s): {counts}"]
         for item in self.failures():
-            lines.append(f"{display(item.path)}: {item.profile or '*'}: {item.reason}")
+            lines.append(f"{display(item.path)}: {item.label}: {item.reason}")
         return lines
 
 

@@ -1,4 +1,5 @@
-"""Submit mode of `darkroom batch`: upload every input to the cluster, then follow its variants.
+"""Submit mode of `darkroom batch`: upload every input to the cluster, then follow its
+variants and analyses.
 
 Uploads go through the service layer exactly as `POST /v1/images` does (checks, stored
 original, rows, dispatch message), so the cluster's workers cannot tell a batch from API
@@ -15,7 +16,7 @@ from darkroom.batch.inputs import Item, Source, State, failed, read_input
 from darkroom.errors import DarkroomError, TransientError
 from darkroom.service import images
 from darkroom.service.context import Context
-from darkroom.service.dto import ImageRecord, Status, VariantRecord
+from darkroom.service.dto import AnalysisRecord, ImageRecord, Status, VariantRecord
 
 FINISHED = (Status.DONE, Status.FAILED)
 
@@ -43,16 +44,21 @@ def submit(
     *,
     owner_id: str | None,
     on_uploaded: Callable[[list[Item]], None],
+    analyses: Sequence[str] = (),
 ) -> list[Submitted]:
-    """Upload every input; a refused one is reported (one item per profile), not raised."""
-    request = images.Upload(profiles=list(profiles), owner_id=owner_id)
+    """Upload every input; a refused one is reported (one item per profile and per
+    analysis), not raised."""
+    request = images.Upload(profiles=list(profiles), analyses=list(analyses), owner_id=owner_id)
     submitted = []
     for source in sources:
         path = str(source.path)
         try:
             accepted = images.upload(ctx, read_input(source.path, ctx.limits), request)
         except (DarkroomError, OSError) as exc:
-            on_uploaded([failed(path, name, exc) for name in profiles])
+            on_uploaded(
+                [failed(path, name, exc) for name in profiles]
+                + [failed(path, None, exc, analysis=name) for name in analyses]
+            )
             continue
         submitted.append(Submitted(path, accepted.image.id))
         on_uploaded([])
@@ -67,14 +73,16 @@ def follow(
     poll_interval: float,
     on_done: Callable[[list[Item]], None],
 ) -> None:
-    """Poll every image until each variant is done or failed, or `timeout` seconds pass.
+    """Poll every image until each variant and analysis is done or failed, or `timeout`
+    seconds pass.
 
-    Variants still unfinished at the deadline are reported failed with their status: the
-    cluster keeps working on them, the batch just stops waiting.
+    Work still unfinished at the deadline is reported failed with its status: the cluster
+    keeps working on it, the batch just stops waiting.
     """
     waiting = {entry.image_id: entry for entry in submitted}
     last_seen: dict[str, ImageRecord] = {}
     reported: set[tuple[str, str]] = set()
+    """(image id, work key) of what was reported: `_key` of a variant or an analysis."""
     deadline = time.monotonic() + timeout
     while waiting:
         for image_id, entry in list(waiting.items()):
@@ -87,12 +95,13 @@ def follow(
                 del waiting[image_id]
                 continue
             last_seen[image_id] = image
-            finished = [v for v in image.variants if v.status in FINISHED]
-            fresh = [v for v in finished if (image_id, v.profile) not in reported]
-            reported.update((image_id, v.profile) for v in fresh)
+            work = _work(image)
+            finished = [w for w in work if w.status in FINISHED]
+            fresh = [w for w in finished if (image_id, _key(w)) not in reported]
+            reported.update((image_id, _key(w)) for w in fresh)
             if fresh:
-                on_done([_item(entry, variant) for variant in fresh])
-            if len(finished) == len(image.variants):
+                on_done([_item(entry, w) for w in fresh])
+            if len(finished) == len(work):
                 del waiting[image_id]
         if waiting and time.monotonic() >= deadline:
             on_done(_timed_out(waiting, last_seen, reported, timeout))
@@ -101,7 +110,43 @@ def follow(
             time.sleep(poll_interval)
 
 
-def _item(entry: Submitted, variant: VariantRecord) -> Item:
+Work = VariantRecord | AnalysisRecord
+
+
+def _work(image: ImageRecord) -> list[Work]:
+    return [*image.variants, *image.analyses]
+
+
+def _key(work: Work) -> str:
+    # Profile and analysis names may coincide: the kind keeps them apart.
+    if isinstance(work, AnalysisRecord):
+        return f"analysis:{work.analysis}"
+    return f"variant:{work.profile}"
+
+
+def _item(entry: Submitted, work: Work) -> Item:
+    if isinstance(work, AnalysisRecord):
+        return _analysis_item(entry, work)
+    return _variant_item(entry, work)
+
+
+def _analysis_item(entry: Submitted, analysis: AnalysisRecord) -> Item:
+    image_id = analysis.image_id
+    if analysis.status is Status.FAILED:
+        reason = analysis.error_msg or "failed without a message"
+        return Item(
+            entry.path,
+            None,
+            State.FAILED,
+            reason,
+            "analysis_failed",
+            image_id=image_id,
+            analysis=analysis.analysis,
+        )
+    return Item(entry.path, None, State.DONE, image_id=image_id, analysis=analysis.analysis)
+
+
+def _variant_item(entry: Submitted, variant: VariantRecord) -> Item:
     image_id = variant.image_id
     if variant.status is Status.FAILED:
         reason = variant.error_msg or "failed without a message"
@@ -129,18 +174,23 @@ def _timed_out(
     items = []
     for image_id, entry in waiting.items():
         image = last_seen.get(image_id)
-        variants = [] if image is None else image.variants
-        for variant in variants:
-            if (image_id, variant.profile) not in reported:
-                reason = f"still {variant.status.value} after {timeout:g} s (image {image_id})"
+        for work in [] if image is None else _work(image):
+            if (image_id, _key(work)) not in reported:
+                reason = f"still {work.status.value} after {timeout:g} s (image {image_id})"
+                profile, analysis = (
+                    (None, work.analysis)
+                    if isinstance(work, AnalysisRecord)
+                    else (work.profile, None)
+                )
                 items.append(
                     Item(
                         entry.path,
-                        variant.profile,
+                        profile,
                         State.FAILED,
                         reason,
                         "timeout",
                         image_id=image_id,
+                        analysis=analysis,
                     )
                 )
         if image is None:

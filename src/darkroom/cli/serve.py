@@ -90,7 +90,7 @@ def worker(
         str,
         typer.Option(
             help="Comma-separated queues to consume: dispatch, transform, analyze.<name> "
-            "(colors, faces, labels, nsfw, ocr), or all: dispatch, transform and every "
+            "(colors, faces, labels, logos, nsfw, ocr), or all: dispatch, transform and every "
             "analyzer whose extra is installed."
         ),
     ] = "all",

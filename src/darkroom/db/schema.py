@@ -211,6 +211,22 @@ class Profile(_Timestamps, Base):
     version: Mapped[int] = mapped_column(sa.Integer, default=1, server_default=sa.text("1"))
 
 
+class Logo(_Timestamps, Base):
+    """A reference logo the logos analysis looks for: its name and its stored image."""
+
+    __tablename__ = "logos"
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    image_key: Mapped[str] = mapped_column(sa.String(512))
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    mime_type: Mapped[str] = mapped_column(sa.String(64))
+    file_size: Mapped[int] = mapped_column(sa.BigInteger)
+    width: Mapped[int] = mapped_column(sa.Integer)
+    height: Mapped[int] = mapped_column(sa.Integer)
+    features: Mapped[int] = mapped_column(sa.Integer)
+    """How many distinct features the logo has: the more, the surer a find."""
+
+
 class DeadLetter(Base):
     """Work that failed for good: what, why, and whether an operator replayed it."""
 

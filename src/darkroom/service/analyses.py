@@ -22,6 +22,7 @@ from darkroom.db.repo import images as image_rows
 from darkroom.db.schema import ImageAnalysis, Status, utcnow
 from darkroom.errors import NotFound
 from darkroom.retry import GiveUp, Retry, describe
+from darkroom.service import logos
 from darkroom.service.completion import record_completion
 from darkroom.service.context import Context
 from darkroom.service.dto import AnalysisRecord, ImageRecord
@@ -148,7 +149,10 @@ def _run(ctx: Context, claimed: ImageAnalysis) -> Outcome:
     started = time.perf_counter()
     try:
         data = ctx.originals.get(claimed.image.original_key)
-        result, model = registry.run(claimed.analysis, data, options(ctx), limits=ctx.limits)
+        known = logos.references(ctx) if claimed.analysis == "logos" else []
+        result, model = registry.run(
+            claimed.analysis, data, options(ctx), limits=ctx.limits, references=known
+        )
     except Exception as exc:
         return _failed(ctx, claimed, exc)
     try:

@@ -61,7 +61,7 @@ class ModelOut(_Out):
 class AnalysisOut(_Out):
     """One analysis of an image: its status, and once done its result."""
 
-    name: str = Field(description="The analysis: colors, faces, labels, nsfw or ocr.")
+    name: str = Field(description="The analysis: colors, faces, labels, logos, nsfw or ocr.")
     status: Status
     result: dict[str, Any] | None = Field(
         description="The analyzer's result once done; coordinates are in the upright "

@@ -11,13 +11,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from darkroom.db.schema import DeadLetter, Event, Image, ImageAnalysis, ImageVariant, Status
+from darkroom.db.schema import (
+    DeadLetter,
+    Event,
+    Image,
+    ImageAnalysis,
+    ImageVariant,
+    Logo,
+    Status,
+)
 
 __all__ = [
     "AnalysisRecord",
     "DeadLetterRecord",
     "EventRecord",
     "ImageRecord",
+    "LogoRecord",
     "Page",
     "Status",
     "VariantRecord",
@@ -166,6 +175,38 @@ class ImageRecord:
     def analysis(self, name: str) -> AnalysisRecord | None:
         """The analysis of this name, if the image has one."""
         return next((a for a in self.analyses if a.analysis == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class LogoRecord:
+    """A reference logo: its name, its image's facts, and how many features it has."""
+
+    name: str
+    image_key: str
+    sha256: str
+    mime_type: str
+    file_size: int
+    width: int
+    height: int
+    features: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: Logo) -> LogoRecord:
+        """The record of a logo row."""
+        return cls(
+            name=row.name,
+            image_key=row.image_key,
+            sha256=row.sha256,
+            mime_type=row.mime_type,
+            file_size=row.file_size,
+            width=row.width,
+            height=row.height,
+            features=row.features,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
 
 
 @dataclass(frozen=True, slots=True)

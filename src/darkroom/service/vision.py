@@ -1,7 +1,6 @@
-"""What the imaging core needs from the models for face gravity, face redaction and
-background removal: the faces and the foreground mask of an original, detected here and
-kept per process (an original never changes, and a face-aware render is asked again and
-again at other sizes)."""
+"""The faces and foreground masks face-aware renders need, found by the models and kept per
+process by original: an original never changes, and a face-aware render is asked again
+and again at other sizes."""
 
 from __future__ import annotations
 
@@ -11,8 +10,7 @@ from typing import Any
 
 import pyvips
 
-from darkroom.analysis import background, faces
-from darkroom.analysis.picture import load_picture
+from darkroom.analysis import detections
 from darkroom.imaging import ImageInfo, TransformSpec
 from darkroom.imaging.spec import needs_background_mask, needs_faces
 from darkroom.service.context import Context
@@ -22,7 +20,7 @@ FACES_KEPT = 4096
 MASKS_KEPT = 16
 """Foreground masks kept per process: up to 1 MB each."""
 
-_faces: OrderedDict[str, tuple[tuple[int, int, int, int], ...]] = OrderedDict()
+_faces: OrderedDict[str, tuple[detections.Box, ...]] = OrderedDict()
 _masks: OrderedDict[str, pyvips.Image] = OrderedDict()
 _lock = threading.Lock()
 
@@ -30,10 +28,7 @@ _lock = threading.Lock()
 def check(ctx: Context, spec: TransformSpec) -> None:
     """Refuse a spec whose models this deployment lacks (ExtraNotInstalled, naming the pip
     install), before it is stored as a profile or rendered."""
-    if needs_faces(spec):
-        faces.model_info()
-    if needs_background_mask(spec):
-        background.model_info(ctx.settings.analysis_models.get("background"))
+    detections.check(spec, background_model=ctx.settings.analysis_models.get("background"))
 
 
 def inputs(
@@ -41,40 +36,32 @@ def inputs(
 ) -> dict[str, Any]:
     """The `faces` and `background_mask` keywords `render` needs for `spec` on this original.
 
-    `key` names the original's bytes (its storage key or source scope): detections are
+    `key` names the original's bytes (its storage key or source scope): what was found is
     kept by it.
     """
     found: dict[str, Any] = {}
     if needs_faces(spec):
-        found["faces"] = list(_detect_faces(ctx, key, data, info))
+        boxes = _kept(_faces, key)
+        if boxes is None:
+            boxes = detections.face_boxes(data, limits=ctx.limits, info=info)
+            _keep(_faces, key, boxes, FACES_KEPT)
+        found["faces"] = list(boxes)
     if needs_background_mask(spec):
-        found["background_mask"] = _mask(ctx, key, data, info)
+        mask = _kept(_masks, key)
+        if mask is None:
+            model = ctx.settings.analysis_models.get("background")
+            mask = detections.foreground_mask(data, limits=ctx.limits, info=info, model_path=model)
+            _keep(_masks, key, mask, MASKS_KEPT)
+        found["background_mask"] = mask
     return found
 
 
-def _detect_faces(
-    ctx: Context, key: str, data: bytes, info: ImageInfo | None
-) -> tuple[tuple[int, int, int, int], ...]:
+def _kept(cache: OrderedDict[str, Any], key: str) -> Any:
     with _lock:
-        if key in _faces:
-            _faces.move_to_end(key)
-            return _faces[key]
-    picture = load_picture(data, faces.MAX_SIDE, limits=ctx.limits, info=info)
-    boxes = tuple(face.box for face in faces.detect(picture))
-    _keep(_faces, key, boxes, FACES_KEPT)
-    return boxes
-
-
-def _mask(ctx: Context, key: str, data: bytes, info: ImageInfo | None) -> pyvips.Image:
-    with _lock:
-        if key in _masks:
-            _masks.move_to_end(key)
-            return _masks[key]
-    picture = load_picture(data, background.MAX_SIDE, limits=ctx.limits, info=info)
-    model = ctx.settings.analysis_models.get("background")
-    found = background.mask(picture, model_path=model).copy_memory()
-    _keep(_masks, key, found, MASKS_KEPT)
-    return found
+        if key not in cache:
+            return None
+        cache.move_to_end(key)
+        return cache[key]
 
 
 def _keep(cache: OrderedDict[str, Any], key: str, value: Any, limit: int) -> None:

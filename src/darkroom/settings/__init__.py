@@ -199,7 +199,7 @@ class Settings(BaseSettings):
     default_analyses: AnalysisNames = Field(
         default=(),
         description="Comma-separated analyses run on every upload that asks for none "
-        "(colors, faces, labels, nsfw, ocr); each needs its extra installed.",
+        "(colors, faces, labels, logos, nsfw, ocr); each needs its extra installed.",
     )
     analysis_models: ModelPaths = Field(
         default_factory=dict,

@@ -92,6 +92,14 @@ def variant_key(image_id: str, profile: str, spec_hash: str, ext: str) -> str:
     return validate_key(f"variants/{image_id}/{profile}-{spec_hash}.{ext}")
 
 
+def logo_key(name: str, sha256_hex: str, ext: str) -> str:
+    """Key of a reference logo's image: a new image of the same name gets a new key."""
+    _require(PROFILE_NAME, name, "logo name")
+    _require(_SHA256, sha256_hex, "sha256 digest (64 lowercase hex digits)")
+    _require(_EXTENSION, ext, "file extension")
+    return validate_key(f"logos/{name}-{sha256_hex[:16]}.{ext}")
+
+
 def cache_key(image_id: str, spec_hash: str, ext: str) -> str:
     """Key of an on-demand render, cached by image and spec."""
     _require(_IMAGE_ID, image_id, "image id")

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import io
 import pickle
-import random
 import subprocess
 import sys
 from functools import cache
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
 from darkroom.analysis.picture import Picture, load_picture
-from darkroom.errors import ConfigurationError, ExtraNotInstalled, InvalidRequest
+from darkroom.errors import ConfigurationError, ExtraNotInstalled, ImageError, InvalidRequest
+from tests.corpus import CORPUS
+from tests.logo_images import encode, iou, make_logo, photo_with_logo
 from tests.unit.analysis._extras import need_extra
 
 need_extra("numpy", "cv2")
@@ -25,40 +25,10 @@ from darkroom.analysis import logos  # noqa: E402
 
 pytestmark = pytest.mark.slow  # loads a model (seconds per test worker)
 
-CORPUS = Path(__file__).parents[2] / "fixtures" / "corpus"
-Box = list[int]
-
-
-def _logo(seed: int, text: str) -> Image.Image:
-    """A made-up logo: a word over coloured shapes, textured enough to have features."""
-    rng = random.Random(seed)
-    image = Image.new("RGBA", (360, 240), (255, 255, 255, 255))
-    draw = ImageDraw.Draw(image)
-    for _ in range(40):
-        x, y, r = rng.randrange(360), rng.randrange(240), rng.randrange(4, 26)
-        fill = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
-        shape = rng.choice(("ellipse", "rectangle", "triangle"))
-        if shape == "ellipse":
-            draw.ellipse((x - r, y - r, x + r, y + r), fill=fill, outline="black", width=2)
-        elif shape == "rectangle":
-            draw.rectangle((x - r, y - r, x + r, y + r // 2), fill=fill, outline="black", width=2)
-        else:
-            draw.polygon([(x, y - r), (x + r, y + r), (x - r, y + r)], fill=fill, outline="black")
-    font = ImageFont.load_default(size=64)
-    draw.text((28, 80), text, font=font, fill=(10, 10, 60), stroke_width=3, stroke_fill="white")
-    draw.rectangle((0, 0, 359, 239), outline="black", width=6)
-    return image
-
-
-def _encode(image: Image.Image, kind: str) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, kind, quality=90)
-    return buffer.getvalue()
-
 
 @cache
 def _reference(seed: int, text: str) -> logos.Reference:
-    return logos.prepare_reference(text.lower(), _encode(_logo(seed, text), "PNG"))
+    return logos.prepare_reference(text.lower(), encode(make_logo(seed, text), "PNG"))
 
 
 def _acme() -> logos.Reference:
@@ -67,32 +37,6 @@ def _acme() -> logos.Reference:
 
 def _zeta() -> logos.Reference:
     return _reference(2, "ZETA")
-
-
-def _photo(name: str) -> Image.Image:
-    picture = load_picture((CORPUS / name).read_bytes(), 4096)
-    return Image.frombytes("RGB", (picture.width, picture.height), picture.image.write_to_memory())
-
-
-def _with_logo(photo: str, scale: float, angle: float, at: tuple[int, int]) -> tuple[bytes, Box]:
-    """The photo with ACME pasted in, as JPEG, and the true box of the pasted logo."""
-    image = _photo(photo)
-    logo = _logo(1, "ACME")
-    size = (round(logo.width * scale), round(logo.height * scale))
-    placed = logo.resize(size, Image.Resampling.LANCZOS)
-    placed = placed.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True)
-    image.paste(placed, at, placed)
-    bbox = placed.getchannel("A").getbbox()
-    assert bbox is not None
-    left, top, right, bottom = bbox
-    return _encode(image, "JPEG"), [at[0] + left, at[1] + top, right - left, bottom - top]
-
-
-def _iou(a: Box, b: Box) -> float:
-    width = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    height = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    inter = max(0, width) * max(0, height)
-    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
 def _analyze(data: bytes) -> list[dict[str, object]]:
@@ -109,16 +53,16 @@ def _analyze(data: bytes) -> list[dict[str, object]]:
         ("jpeg-baseline-srgb-icc.jpg", 0.6, 10.0, (100, 60)),
     ],
 )
-def test_finds_a_rotated_scaled_logo(
+def test_finds_a_rotated_scaledmake_logo(
     photo: str, scale: float, angle: float, at: tuple[int, int]
 ) -> None:
     """Only ACME is found, boxed over where it was pasted, in the original's pixels."""
-    data, truth = _with_logo(photo, scale, angle, at)
+    data, truth = photo_with_logo(photo, scale, angle, at)
     finds = _analyze(data)
     assert [find["name"] for find in finds] == ["acme"]
     box = finds[0]["box"]
     assert isinstance(box, list)
-    assert _iou(box, truth) >= 0.5
+    assert iou(box, truth) >= 0.5
     score = finds[0]["score"]
     assert isinstance(score, float)
     assert 0.0 < score <= 1.0
@@ -134,7 +78,7 @@ def test_logo_free_photo_has_none(photo: str) -> None:
 
 def test_deterministic() -> None:
     """Same picture and references, same answer."""
-    data, _ = _with_logo("jpeg-baseline-srgb-icc.jpg", 0.6, 10.0, (100, 60))
+    data, _ = photo_with_logo("jpeg-baseline-srgb-icc.jpg", 0.6, 10.0, (100, 60))
     assert _analyze(data) == _analyze(data)
 
 
@@ -157,8 +101,8 @@ def test_reference_round_trips_through_bytes() -> None:
 
 def test_reference_points_are_in_the_logos_own_pixels() -> None:
     """A logo larger than REFERENCE_MAX_SIDE keeps its size; its points span it."""
-    big = _logo(1, "ACME").resize((1440, 960), Image.Resampling.LANCZOS)
-    reference = logos.prepare_reference("big", _encode(big, "PNG"))
+    big = make_logo(1, "ACME").resize((1440, 960), Image.Resampling.LANCZOS)
+    reference = logos.prepare_reference("big", encode(big, "PNG"))
     assert (reference.width, reference.height) == (1440, 960)
     assert float(reference.points[:, 0].max()) > logos.REFERENCE_MAX_SIDE
 
@@ -172,8 +116,8 @@ def test_from_bytes_refuses_garbage() -> None:
 def test_featureless_logo_is_refused() -> None:
     """A blank image has nothing to match: refused when registered, not silently useless."""
     blank = Image.new("RGB", (200, 100), "white")
-    with pytest.raises(InvalidRequest, match="too few distinct features"):
-        logos.prepare_reference("blank", _encode(blank, "PNG"))
+    with pytest.raises(ImageError, match="too few distinct features"):
+        logos.prepare_reference("blank", encode(blank, "PNG"))
 
 
 def test_model_path_is_refused() -> None:

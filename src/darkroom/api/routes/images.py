@@ -250,7 +250,7 @@ async def get_analysis(
     ctx: Ctx,
     who: Reader,
     image_id: ImageId,
-    name: Annotated[AnalysisName, Path(description="colors, faces, labels, nsfw or ocr.")],
+    name: Annotated[AnalysisName, Path(description="colors, faces, labels, logos, nsfw or ocr.")],
 ) -> AnalysisOut:
     """One analysis of an image: its status, and once done its result and model."""
     found = await blocking(analyses.get, ctx, image_id, name, owner=who.owner_scope)
