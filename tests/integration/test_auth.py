@@ -28,16 +28,18 @@ import pytest
 from darkroom.client import sign_url
 from darkroom.runtime.http import is_loopback, open_access_refusal
 from darkroom.runtime.wiring import open_context
-from darkroom.service import auth, dead_letters, images, jobs, profiles
+from darkroom.service import auth, dead_letters, images, jobs, logos, profiles
 from darkroom.service.auth import Role
 from darkroom.service.context import Context
 from darkroom.settings import load_settings
 from tests.corpus import read
 from tests.integration.conftest import Service, start_service
+from tests.logo_images import encode, make_logo
 from tests.receiver import Receiver, receiving
 
 SIGNING_KEY = "auth-test-signing-key-0123456789"
 IMAGE = read("png-interlaced-rgba.png")  # 100x100: cheap to store and render
+LOGO = encode(make_logo(1, "ACME"), "PNG")
 IMAGE_B64 = base64.b64encode(IMAGE).decode()
 CALLERS = ("none", "other", "read", "upload", "admin")
 """No key; bob's upload key; alice's read and upload keys; an admin key (of owner ops)."""
@@ -116,6 +118,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             letter = dead_letters.list_page(
                 ctx, include_replayed=False, limit=1, cursor=None
             ).items[0]
+            logos.put(ctx, "acme", LOGO)
             made = World(service, cdn, alice, bob, job, letter.id)
             for caller, (owner, role) in {
                 "other": ("bob", "upload"),
@@ -186,6 +189,15 @@ class Route:
         return sign_url(path, SIGNING_KEY) if path.startswith("/v1/render/") else path
 
 
+def _logo(world: World) -> dict[str, Any]:
+    return {"files": {"file": ("logo.png", LOGO)}}
+
+
+def _doomed_logo(world: World) -> dict[str, Any]:
+    logos.put(world.ctx, "doomed", LOGO)  # a logo for each delete to remove
+    return {}
+
+
 def _multipart(world: World) -> dict[str, Any]:
     return {"files": {"file": ("image.png", IMAGE)}, "data": {"profiles": ""}}
 
@@ -238,6 +250,11 @@ ROUTES = [
     Route("PUT", "/v1/profiles/{name}", ADMIN, 200, name="by_admin", request=_json({"width": 64})),
     Route("DELETE", "/v1/profiles/{name}", ADMIN, 204, fresh=True),
     Route("POST", "/v1/profiles/{name}/backfill", ADMIN, 202),
+    Route("GET", "/v1/logos", ADMIN, 200),
+    Route("PUT", "/v1/logos/{name}", ADMIN, 200, name="acme", request=_logo),
+    Route("GET", "/v1/logos/{name}", ADMIN, 200, name="acme"),
+    Route("GET", "/v1/logos/{name}/image", ADMIN, 200, name="acme"),
+    Route("DELETE", "/v1/logos/{name}", ADMIN, 204, name="doomed", request=_doomed_logo),
     Route("GET", "/v1/dead-letters", ADMIN, 200),
     Route("POST", "/v1/dead-letters/{letter_id}/replay", ADMIN, 202),
     Route("POST", "/jobs", UPLOAD, 202, request=_job),

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from darkroom.db.engine import create_engine, session_factory, transaction
+from darkroom.db.repo import analyses as analysis_rows
 from darkroom.db.repo import variants as variant_rows
 from darkroom.db.schema import Status
 from darkroom.fetch import FetchPolicy
@@ -131,5 +132,6 @@ def queue_depth(ctx: Context) -> dict[str, int]:
         # The in-process broker loses its messages with the process; the database does not.
         with transaction(ctx.sessions) as session:
             pending = variant_rows.count_by_status(session)[Status.PENDING]
-        return {"transform": pending}
+            waiting = analysis_rows.pending_by_analysis(session)
+        return {"transform": pending} | {f"analyze.{name}": n for name, n in waiting.items()}
     return ctx.queue.depth()

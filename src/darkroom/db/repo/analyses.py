@@ -159,3 +159,13 @@ def find_stuck_analyses(
 def count_by_status(session: Session) -> dict[Status, int]:
     """How many analyses are in each status (every status present, zeros included)."""
     return _work.count_by_status(session, ImageAnalysis)
+
+
+def pending_by_analysis(session: Session) -> dict[str, int]:
+    """How many analyses of each kind wait to be run (only kinds with some)."""
+    rows = session.execute(
+        sa.select(ImageAnalysis.analysis, sa.func.count())
+        .where(ImageAnalysis.status == Status.PENDING)
+        .group_by(ImageAnalysis.analysis)
+    ).all()
+    return {str(name): int(count) for name, count in rows}
