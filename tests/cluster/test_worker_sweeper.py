@@ -43,7 +43,13 @@ def test_each_role_sweeps_leftovers_at_start(
         DARKROOM_LEASE_SECONDS="30",
     )
     log = tmp_path / f"{role}.log"
-    args = [role, "--port", str(free_port())] if role == "api" else [role]
+    # The worker on two queues: a consumer per queue connects at start, and this test is
+    # about what happens before them.
+    args = (
+        [role, "--port", str(free_port())]
+        if role == "api"
+        else [role, "--queues", "dispatch,transform"]
+    )
     with process(tmp_path, role, args, env) as worker:
         wait_for_log(log, "swept 2 leftover(s) of interrupted writes", 1, timeout=60)
         assert temp_files(objects) == [fresh]
