@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import fields
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -181,6 +182,20 @@ def test_lists_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
     assert key2 not in str(s)
 
 
+def test_analysis_settings_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    model = tmp_path / "nsfw.onnx"
+    model.write_bytes(b"weights")
+    monkeypatch.setenv("DARKROOM_DEFAULT_ANALYSES", " faces , colors ")
+    monkeypatch.setenv("DARKROOM_ANALYSIS_MODELS", f"nsfw={model}")
+    monkeypatch.setenv("DARKROOM_NSFW_THRESHOLD", "0.6")
+    settings = load_settings()
+    assert settings.default_analyses == ("faces", "colors")
+    assert settings.analysis_models == {"nsfw": model}
+    assert settings.nsfw_threshold == 0.6
+
+
 def test_lists_from_arguments() -> None:
     s = load_settings(url_fetch_allow_hosts=["Minio"], signing_keys=["x" * 16])
     assert s.url_fetch_allow_hosts == ("minio",)
@@ -301,6 +316,24 @@ def test_settings_are_frozen() -> None:
             "Input should be 'critical', 'error', 'warning', 'info' or 'debug'",
         ),
         ("DARKROOM_ENABLE_SVG", "maybe", "DARKROOM_ENABLE_SVG: Input should be a valid boolean"),
+        (
+            "DARKROOM_DEFAULT_ANALYSES",
+            "colors,horoscope",
+            "DARKROOM_DEFAULT_ANALYSES: unknown analyses horoscope: choose from "
+            "colors, faces, labels, logos, nsfw, ocr",
+        ),
+        (
+            "DARKROOM_ANALYSIS_MODELS",
+            "faces=/etc/hostname",
+            "no model file to replace for faces: only for background, labels, nsfw, ocr",
+        ),
+        (
+            "DARKROOM_ANALYSIS_MODELS",
+            "nsfw=/nowhere/model.onnx",
+            "no model file at nsfw=/nowhere/model.onnx",
+        ),
+        ("DARKROOM_ANALYSIS_MODELS", "nsfw", "write analysis=/path/to/model.onnx, not 'nsfw'"),
+        ("DARKROOM_NSFW_THRESHOLD", "1.5", "DARKROOM_NSFW_THRESHOLD: Input should be less than"),
         (
             "DARKROOM_MAX_ANIMATION_PIXELS",
             "1000",

@@ -16,6 +16,9 @@ from darkroom.imaging.limits import DEFAULT_LIMITS, Limits
 
 ANALYSES = ("colors", "faces", "labels", "logos", "nsfw", "ocr")
 """Every analysis, by the name callers use; each is the module of the same name."""
+REPLACEABLE_MODELS = ("background", "labels", "nsfw", "ocr")
+"""What runs a model file of the user's own (OCR: its recogniser); faces' network is
+compiled in, colours and logos have no model."""
 
 
 @dataclass(frozen=True)

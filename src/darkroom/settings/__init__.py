@@ -203,9 +203,9 @@ class Settings(BaseSettings):
     )
     analysis_models: ModelPaths = Field(
         default_factory=dict,
-        description="A model file of your own per analysis (or background, for background "
-        "removal), instead of the packaged one: comma-separated name=/path/to/model.onnx "
-        "(same architecture and inputs).",
+        description="Model files of your own instead of the packaged ones, for labels, nsfw, "
+        "ocr (its recogniser) and background (removal): comma-separated "
+        "name=/path/to/model.onnx, each of the same architecture and inputs.",
         json_schema_extra={"default_text": "(packaged models)"},
     )
     nsfw_threshold: float = Field(

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, SecretStr
 from pydantic_settings import NoDecode
 
-from darkroom.analysis.registry import ANALYSES
+from darkroom.analysis.registry import ANALYSES, REPLACEABLE_MODELS
 from darkroom.fetch.policy import normalize_pattern
 
 MIN_SECRET_LENGTH = 16
@@ -117,10 +117,10 @@ def _model_paths(value: Any) -> Any:
 
 
 def _known_model_paths(value: dict[str, Path]) -> dict[str, Path]:
-    unknown = [name for name in value if name not in (*ANALYSES, "background")]
+    unknown = [name for name in value if name not in REPLACEABLE_MODELS]
     if unknown:
-        known = ", ".join((*ANALYSES, "background"))
-        raise ValueError(f"no model to replace for {', '.join(unknown)}: choose from {known}")
+        known = ", ".join(REPLACEABLE_MODELS)
+        raise ValueError(f"no model file to replace for {', '.join(unknown)}: only for {known}")
     missing = [f"{name}={path}" for name, path in value.items() if not path.is_file()]
     if missing:
         raise ValueError(f"no model file at {', '.join(missing)}")
