@@ -3,6 +3,7 @@ queue depth and outbox deliveries."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +33,11 @@ def hooked(tmp_path: Path) -> Iterator[Service]:
     )()
 
 
+def deliveries(metrics: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> float:
+    """Outbox deliveries counted so far, whatever their kind and outcome."""
+    return sum(v for (name, _), v in metrics.items() if name == "darkroom_deliveries_total")
+
+
 def test_a_known_workload_gives_exact_counts(hooked: Service) -> None:
     with receiving(answers=[503]) as receiver:
         ids = [
@@ -50,7 +56,12 @@ def test_a_known_workload_gives_exact_counts(hooked: Service) -> None:
         for image_id in ids:
             hooked.wait(image_id)
         receiver.wait_for(5)
+        # The sender counts a delivery once the receiver has answered: a moment later.
         metrics = scrape(hooked)
+        deadline = time.monotonic() + 10
+        while deliveries(metrics) < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            metrics = scrape(hooked)
     assert metrics[("darkroom_uploads_total", ())] == 2
     assert metrics[("darkroom_transforms_total", (("outcome", "done"),))] == 5
     assert metrics[("darkroom_transforms_total", (("outcome", "failed"),))] == 1

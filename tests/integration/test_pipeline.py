@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pyvips
@@ -10,6 +12,8 @@ import sqlalchemy as sa
 
 from darkroom.db.schema import DeadLetter, Image, ImageVariant
 from darkroom.imaging import ImageFormat
+from darkroom.imaging.base import shared_base
+from darkroom.service import variants as variants_service
 from tests.corpus import Entry, ok_entries, read, rejected_entries
 from tests.integration.conftest import Service, start_service
 
@@ -300,3 +304,50 @@ def test_reconciler_recovers_a_variant_whose_worker_vanished(tmp_path: Path) -> 
         final = service.wait(image["id"], timeout=20)
         assert final["status"] == "done"
         assert final["variants"][0]["attempts"] == 2
+
+
+def test_the_variants_of_an_upload_come_from_one_read_and_decode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One worker thread, so that the first message takes its siblings before any other
+    # message is handled; each of those then finds its variant done.
+    with contextmanager(start_service(tmp_path, workers=1))() as service:
+        outside = {"crop": {"left": 0, "top": 0, "width": 5000, "height": 5000}}
+        assert service.http.put("/v1/profiles/broken", json=outside).status_code == 200
+        store = service.runtime.ctx.originals
+        reads: list[str] = []
+        real_get = store.get
+
+        def counting_get(key: str) -> bytes:
+            reads.append(key)
+            return real_get(key)
+
+        decodes: list[int] = []
+        real_base = shared_base
+
+        def counting_base(*args: Any, **kwargs: Any) -> Any:
+            made = real_base(*args, **kwargs)
+            decodes.append(0 if made is None else 1)
+            return made
+
+        monkeypatch.setattr(store, "get", counting_get)
+        monkeypatch.setattr(variants_service, "shared_base", counting_base)
+        image_id = service.upload(
+            read("photo-flickr-2725x2225.jpg"), profiles="thumb_200,webp_800,avatar,broken"
+        ).json()["id"]
+        image = service.wait(image_id)
+        statuses = {v["profile"]: v["status"] for v in image["variants"]}
+        # One variant's failure does not fail its siblings.
+        assert statuses == {
+            "avatar": "done",
+            "broken": "failed",
+            "thumb_200": "done",
+            "webp_800": "done",
+        }
+        original = [key for key in reads if key.startswith("originals/")]
+        assert len(original) == 1, original  # one read for the first attempt of all four
+        assert decodes == [1]
+        sizes = {v["profile"]: (v["width"], v["height"]) for v in image["variants"]}
+        assert sizes["thumb_200"] == (200, 200)
+        assert sizes["webp_800"] == (800, 653)
+        assert sizes["avatar"] == (128, 128)

@@ -12,6 +12,7 @@ import pyvips
 from darkroom.errors import InvalidSpec, TooManyPixels
 from darkroom.imaging import load, redact
 from darkroom.imaging._vips import int_field
+from darkroom.imaging.base import Base, from_base, shareable
 from darkroom.imaging.budget import Budget
 from darkroom.imaging.colors import NAMED_COLOURS
 from darkroom.imaging.encode import Animation, encode, negotiate, resolve_format
@@ -67,6 +68,7 @@ def render(
     budget: Budget | None = None,
     faces: Sequence[Sequence[int]] | None = None,
     background_mask: pyvips.Image | None = None,
+    base: Base | None = None,
 ) -> Rendered:
     """Render `data` through `spec`. `accept` (an HTTP Accept header) resolves format=auto.
 
@@ -79,6 +81,9 @@ def render(
     when `needs_faces(spec)` (an empty list when none was found); `background_mask` is a
     1-band uchar mask of the upright original at any size (255 = keep), required when
     `needs_background_mask(spec)`. A missing one is the caller's bug: ValueError.
+
+    `base` is the same bytes decoded once for several renders (`shared_base`): a render it
+    can serve starts from it instead of decoding again, with the same output size.
 
     Raises only `darkroom.errors` classes: the input's refusals from `probe`, `InvalidSpec`
     for a spec that does not fit the image, `CorruptImage` for data that fails to decode.
@@ -111,7 +116,11 @@ def render(
     if mask is not None:
         ctx = replace(ctx, mask=redact.mask_region(mask, upright, spec.crop))
     with refusing(data, info.format, Stage.DECODE):
-        image = _decode(data, spec, info, geometry, animated)
+        image = None
+        if base is not None and not animated and shareable(spec, info):
+            image = from_base(base, data, info, geometry)
+        if image is None:
+            image = _decode(data, spec, info, geometry, animated)
         frames = _frame_count(image) if animated else 1
         animation = _animation(image, frames) if frames > 1 else None
         image = per_frame(image, frames, lambda frame: run_steps(frame, ctx))

@@ -15,7 +15,8 @@ from darkroom.db.repo import images as image_rows
 from darkroom.db.repo import variants as variant_rows
 from darkroom.db.schema import ImageVariant, Status, utcnow
 from darkroom.errors import NotFound
-from darkroom.imaging import Rendered, TransformSpec, render
+from darkroom.imaging import ImageInfo, Rendered, TransformSpec, probe, render
+from darkroom.imaging.base import Base, shared_base
 from darkroom.imaging.budget import Budget
 from darkroom.imaging.formats import TRAITS
 from darkroom.retry import GiveUp, Retry, describe
@@ -65,15 +66,61 @@ def dispatch(ctx: Context, image_id: str) -> int:
 def process(ctx: Context, variant_id: str) -> Outcome:
     """Claim the variant, render it, store it and record the result; classify failures.
 
-    A redelivered or duplicated message finds the variant taken or done and does nothing;
-    a render that already reached storage is not repeated (the key is deterministic).
+    Its image's other variants that are due are claimed with it and made from the same
+    decode of the original (each still recorded, retried and dead-lettered on its own;
+    their own messages then find them taken or done). A redelivered or duplicated message
+    finds the variant taken or done and does nothing; a render that already reached
+    storage is not repeated (the key is deterministic).
     """
     started = time.perf_counter()
     with ctx.metrics.timing():
-        outcome = _process(ctx, variant_id)
+        try:
+            with transaction(ctx.sessions) as session:
+                claimed = variant_rows.claim_variant(session, variant_id, lease=ctx.lease)
+                siblings = [] if claimed is None else _claim_siblings(ctx, session, claimed)
+        except NotFound:
+            log.info("variant %s no longer exists (image deleted)", variant_id)
+            claimed = None
+        if claimed is None:
+            outcome = Outcome(variant_id, None)
+            ctx.metrics.transforms.labels(outcome=outcome.label).inc()
+            return outcome
+        outcomes = _render_group(ctx, [claimed, *siblings], started)
+    return outcomes[0]
+
+
+def _claim_siblings(ctx: Context, session: Session, claimed: ImageVariant) -> list[ImageVariant]:
+    due = variant_rows.due_siblings(session, claimed.image_id, exclude=claimed.id)
+    found = []
+    for sibling_id in due:
+        sibling = variant_rows.claim_variant(session, sibling_id, lease=ctx.lease)
+        if sibling is not None:
+            found.append(sibling)
+    return found
+
+
+def _render_group(ctx: Context, group: list[ImageVariant], started: float) -> list[Outcome]:
+    """Render every claimed variant of one image from one read (and, if it helps, one
+    decode) of its original; the outcome of each, logged and counted."""
+    source = group[0].image.original_key
+    try:
+        original = ctx.originals.get(source)
+        info = probe(original, ctx.limits)
+        specs = [TransformSpec.coerce(v.spec) for v in group]
+        base = shared_base(original, specs, info, ctx.limits) if len(group) > 1 else None
+    except Exception as exc:
+        return [_observe(ctx, _failed(ctx, variant, exc), started) for variant in group]
+    outcomes = []
+    for variant, spec in zip(group, specs, strict=True):
+        outcome = _one(ctx, variant, spec, original, info, base)
+        outcomes.append(_observe(ctx, outcome, started))
+    return outcomes
+
+
+def _observe(ctx: Context, outcome: Outcome, started: float) -> Outcome:
     ctx.metrics.transforms.labels(outcome=outcome.label).inc()
-    if outcome.claimed is not None:
-        variant = outcome.claimed
+    variant = outcome.claimed
+    if variant is not None:
         log.info(
             "transform %s",
             outcome.label,
@@ -89,17 +136,17 @@ def process(ctx: Context, variant_id: str) -> Outcome:
     return outcome
 
 
-def _process(ctx: Context, variant_id: str) -> Outcome:
+def _one(
+    ctx: Context,
+    claimed: ImageVariant,
+    spec: TransformSpec,
+    original: bytes,
+    info: ImageInfo,
+    base: Base | None,
+) -> Outcome:
+    variant_id = claimed.id
     try:
-        with transaction(ctx.sessions) as session:
-            claimed = variant_rows.claim_variant(session, variant_id, lease=ctx.lease)
-    except NotFound:
-        log.info("variant %s no longer exists (image deleted)", variant_id)
-        return Outcome(variant_id, None)
-    if claimed is None:
-        return Outcome(variant_id, None)
-    try:
-        key, result = _produce(ctx, claimed)
+        key, result = _produce(ctx, claimed, spec, original, info, base)
     except Exception as exc:
         return _failed(ctx, claimed, exc)
     try:
@@ -128,13 +175,19 @@ def _process(ctx: Context, variant_id: str) -> Outcome:
     return Outcome(variant_id, Status.DONE, claimed=claimed)
 
 
-def _produce(ctx: Context, variant: ImageVariant) -> tuple[str, Rendered]:
-    source = variant.image.original_key
-    original = ctx.originals.get(source)
+def _produce(
+    ctx: Context,
+    variant: ImageVariant,
+    spec: TransformSpec,
+    original: bytes,
+    info: ImageInfo,
+    base: Base | None,
+) -> tuple[str, Rendered]:
     budget = Budget(ctx.settings.render_timeout_seconds)
-    spec = TransformSpec.coerce(variant.spec)
-    seen = vision.inputs(ctx, source, original, spec)
-    result: Rendered = render(original, spec, limits=ctx.limits, budget=budget, **seen)
+    seen = vision.inputs(ctx, variant.image.original_key, original, spec, info)
+    result: Rendered = render(
+        original, spec, limits=ctx.limits, info=info, budget=budget, base=base, **seen
+    )
     key = variant_key(
         variant.image_id, variant.profile, variant.spec_hash, TRAITS[result.format].extension
     )

@@ -22,6 +22,7 @@ __all__ = [
     "VariantState",
     "claim_variant",
     "count_by_status",
+    "due_siblings",
     "find_stuck_variants",
     "image_status_for",
     "mark_variant_done",
@@ -44,6 +45,26 @@ def claim_variant(
     variant has its image loaded. NotFound if the variant does not exist.
     """
     return _work.claim(session, ImageVariant, variant_id, lease=lease, now=now or utcnow())
+
+
+def due_siblings(
+    session: Session, image_id: str, *, exclude: str, now: datetime | None = None
+) -> list[str]:
+    """Ids of the image's other variants that are pending and due now (not waiting out a
+    retry delay), in profile order: work one worker can do together with `exclude`."""
+    now = now or utcnow()
+    return list(
+        session.scalars(
+            sa.select(ImageVariant.id)
+            .where(
+                ImageVariant.image_id == image_id,
+                ImageVariant.id != exclude,
+                ImageVariant.status == Status.PENDING,
+                sa.or_(ImageVariant.next_attempt_at.is_(None), ImageVariant.next_attempt_at <= now),
+            )
+            .order_by(ImageVariant.profile)
+        )
+    )
 
 
 def mark_variant_done(

@@ -1,0 +1,128 @@
+"""One decode for several renders of the same original.
+
+Decoding dominates a render: making three profiles of a 3000x2000 JPEG decodes it three
+times. `shared_base` decodes it once, upright and in sRGB, at the smallest size every
+render needs (shrink-on-load still applies), and keeps that in memory; `render(...,
+base=)` then resizes from it to exactly the dimensions the render would have had from
+the bytes (read lazily from libvips, without decoding), so outputs keep their sizes.
+
+Only what a plain decode would give can come from the base: libvips' own decoders, still
+output, no user crop, EXIF orientation applied. Anything else renders from the bytes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyvips
+
+from darkroom.imaging import load
+from darkroom.imaging._foreign import Decoder
+from darkroom.imaging.geometry import Plan, plan
+from darkroom.imaging.limits import Limits
+from darkroom.imaging.probe import ImageInfo
+from darkroom.imaging.refusals import Stage, refusing
+from darkroom.imaging.spec import TransformSpec, needs_background_mask, needs_faces
+
+BASE_MAX_PIXELS = 16_000_000
+"""A base is kept in memory while its renders run: 48 MB at this size, RGB."""
+
+
+@dataclass(frozen=True)
+class Base:
+    """An original decoded once: upright, sRGB, at `scale` of its upright size."""
+
+    image: pyvips.Image
+    scale: float
+
+
+def shareable(spec: TransformSpec, info: ImageInfo) -> bool:
+    """Whether a render of `spec` can start from a shared base instead of the bytes."""
+    return (
+        info.decoder is Decoder.LIBVIPS
+        and not info.animated
+        and spec.crop is None
+        and spec.auto_orient
+        and not needs_faces(spec)
+        and not needs_background_mask(spec)
+    )
+
+
+def shared_base(
+    data: bytes, specs: Sequence[TransformSpec], info: ImageInfo, limits: Limits
+) -> Base | None:
+    """The base the shareable `specs` can all be made from, or None if sharing saves nothing
+    (fewer than two of them) or would hold too much in memory."""
+    wanted = [spec for spec in specs if shareable(spec, info)]
+    if len(wanted) < 2:
+        return None
+    upright_w, upright_h = info.upright_size()
+    needs = [(_needed_scale(data, info, spec), spec) for spec in wanted]
+    scale, largest = max(needs, key=lambda need: need[0])
+    if min(scale, 1.0) * min(scale, 1.0) * upright_w * upright_h > BASE_MAX_PIXELS:
+        return None
+    geometry = plan(largest, info, animated=False)
+    options: dict[str, Any] = {}
+    if info.needs_colour_transform:
+        options["output_profile"] = "srgb"
+    with refusing(data, info.format, Stage.DECODE):
+        if geometry.smart_crop is None and scale <= 1.0:
+            # The largest render's own resize, as it would make it from the bytes: that
+            # render is then exactly what it would have been, and the others derive from it.
+            image = _direct(data, info, geometry, **options).copy_memory()
+            scale = max(image.width / upright_w, image.height / upright_h)
+        else:
+            scale = min(scale, 1.0)
+            width, height = math.ceil(upright_w * scale), math.ceil(upright_h * scale)
+            image = load.thumbnail(
+                data, info, width, all_frames=False, height=height, size="force", **options
+            ).copy_memory()
+    return Base(image, scale)
+
+
+def from_base(base: Base, data: bytes, info: ImageInfo, geometry: Plan) -> pyvips.Image | None:
+    """The resized frame of a render, made from `base`; None if the base is too small."""
+    width, height = geometry.resize
+    if geometry.smart_crop is not None:
+        needed = max(width / base_width(info), height / base_height(info))
+        if needed > base.scale + 1e-9:
+            return None
+        return base.image.thumbnail_image(
+            width, height=height, size=geometry.size, crop=geometry.smart_crop
+        )
+    direct = _direct(data, info, geometry)
+    if (direct.width, direct.height) == (base.image.width, base.image.height):
+        return base.image
+    needed = max(direct.width / base_width(info), direct.height / base_height(info))
+    if needed > base.scale + 1e-9:
+        return None
+    return base.image.thumbnail_image(direct.width, height=direct.height, size="force")
+
+
+def base_width(info: ImageInfo) -> int:
+    return info.upright_size()[0]
+
+
+def base_height(info: ImageInfo) -> int:
+    return info.upright_size()[1]
+
+
+def _needed_scale(data: bytes, info: ImageInfo, spec: TransformSpec) -> float:
+    geometry = plan(spec, info, animated=False)
+    width, height = geometry.resize
+    if geometry.smart_crop is not None:
+        return max(width / base_width(info), height / base_height(info))
+    direct = _direct(data, info, geometry)
+    return max(int(direct.width) / base_width(info), int(direct.height) / base_height(info))
+
+
+def _direct(data: bytes, info: ImageInfo, geometry: Plan, **options: Any) -> pyvips.Image:
+    """The resize a render from the bytes would make, set up but not computed: its size."""
+    width, height = geometry.resize
+    with refusing(data, info.format, Stage.HEADER):
+        return load.thumbnail(
+            data, info, width, all_frames=False, height=height, size=geometry.size, **options
+        )
