@@ -106,10 +106,18 @@ def create(
     sha256 = hashlib.sha256(data).hexdigest()
     key = original_key(sha256, TRAITS[info.format].extension)
     variants = [image_rows.NewVariant(n, s.canonical(), s.spec_hash) for n, s in specs.items()]
+    # Written before the transaction: on SQLite the original's lock is the database's one
+    # write lock, which every worker's claim and result waits for; holding it through a
+    # write of megabytes made uploads and variants queue behind each other. If the
+    # database then fails, the object stays for the client's retry, which has the same
+    # bytes and so the same key.
+    if not ctx.originals.exists(key):
+        ctx.originals.put(key, data, info.mime_type)
     try:
         with transaction(ctx.sessions) as session:
             # Under the original's lock, so that a concurrent delete of another image with
-            # the same bytes cannot remove the object between our check and our commit.
+            # the same bytes cannot remove the object between our check and our commit;
+            # one that removed it after our write above gets it written again here.
             image_rows.lock_original(session, key)
             image = _insert(
                 session, info, key, sha256, len(data), variants, request, analysis_names

@@ -1,0 +1,244 @@
+"""The eager pipeline: uploads to all variants done, next to bare pyvips making the same outputs.
+
+Usage: python -m bench.pipeline [--photos 60] [--idle 15] [--rounds 2]
+                                [--before PATH_TO_AN_OLDER_CHECKOUT]
+
+Inputs: `--photos` distinct 3000x2000 JPEGs (q90) cut, mirrored and tinted from the corpus'
+photos, so that no two have the same bytes. Outputs: the three default profiles of each.
+
+- **bare**: the outputs made by a plain pyvips loop, one `thumbnail_buffer` per variant
+  (three decodes per photo), split over 2 processes, as a hand-written service would.
+- **darkroom**: a fresh `darkroom serve` (SQLite, local folder, 2 transform threads) takes
+  every photo from 4 client threads with the three default profiles; the time runs from
+  the first upload to the last image done.
+- **idle**: one photo uploaded at a time into the idle service, upload to done (p50),
+  next to one bare process making that photo's three outputs (p50).
+
+`--before` runs the Darkroom side a second time from another checkout's `src` (an older
+commit exported with `git archive`), in the same run, for before/after figures. Rounds
+alternate bare, darkroom (and before). Prints Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyvips
+
+CORPUS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "corpus"
+SOURCES = (
+    "photo-flickr-2725x2225.jpg",
+    "exif-orient-1-landscape.jpg",
+    "jpeg-adobergb-heavy-xmp-2000x1072.jpg",
+    "jpeg-progressive.jpg",
+    "jpeg-baseline-srgb-icc.jpg",
+)
+PROFILES = "thumb_200,webp_800,avatar"
+SIZE = (3000, 2000)
+POLL = 0.05
+
+
+def make_photos(count: int) -> list[bytes]:
+    """`count` distinct 3000x2000 JPEGs from the corpus photos (crop, mirror, tint)."""
+    photos = []
+    for index in range(count):
+        source = (CORPUS / SOURCES[index % len(SOURCES)]).read_bytes()
+        image = pyvips.Image.thumbnail_buffer(source, 3600, height=2400, size="force")
+        left, top = (index * 37) % 600, (index * 53) % 400
+        image = image.crop(left, top, *SIZE)
+        if index % 2:
+            image = image.fliphor()
+        tint = [1.0 + 0.02 * (index % 5), 1.0, 1.0 - 0.02 * (index % 3)]
+        image = (image * tint).cast("uchar")
+        photos.append(bytes(image.jpegsave_buffer(Q=90)))
+    return photos
+
+
+def bare_outputs(data: bytes) -> int:
+    """The three default profiles, one decode each, as a plain pyvips loop makes them."""
+    made = 0
+    thumb = pyvips.Image.thumbnail_buffer(data, 200, height=200, crop="centre")
+    made += len(thumb.jpegsave_buffer(Q=80, keep="none"))
+    webp = pyvips.Image.thumbnail_buffer(data, 800)
+    made += len(webp.webpsave_buffer(Q=80, effort=4, keep="none"))
+    avatar = pyvips.Image.thumbnail_buffer(data, 128, height=128, crop="attention")
+    made += len(avatar.jpegsave_buffer(Q=80, keep="none"))
+    return made
+
+
+def _bare_share(photos: list[bytes]) -> int:
+    pyvips.cache_set_max(0)
+    return sum(bare_outputs(data) for data in photos)
+
+
+def bare_burst(photos: list[bytes], processes: int = 2) -> float:
+    """Wall seconds for `processes` bare processes to make every photo's outputs."""
+    shares = [photos[i::processes] for i in range(processes)]
+    with get_context("spawn").Pool(processes) as pool:
+        pool.map(_bare_share, [shares[0][:1]] * processes)  # imports and libvips up first
+        started = time.perf_counter()
+        pool.map(_bare_share, shares)
+        return time.perf_counter() - started
+
+
+def bare_idle(photos: list[bytes]) -> float:
+    """p50 seconds of one bare process making one photo's three outputs."""
+    with get_context("spawn").Pool(1) as pool:
+        pool.apply(_bare_share, ([photos[0]],))
+        times = []
+        for data in photos:
+            started = time.perf_counter()
+            pool.apply(_bare_share, ([data],))
+            times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+@contextmanager
+def serve(root: Path, port: int, src: Path | None) -> Iterator[str]:
+    env = os.environ | {
+        "DARKROOM_DATABASE_URL": f"sqlite:///{root / 'bench.db'}",
+        "DARKROOM_STORAGE_URL": f"file://{root / 'objects'}",
+        "DARKROOM_PORT": str(port),
+        "DARKROOM_WORKERS": "2",
+        "DARKROOM_LOG_LEVEL": "warning",
+    }
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
+    log = (root / "serve.log").open("ab")
+    child = subprocess.Popen(
+        [sys.executable, "-m", "darkroom", "serve"], env=env, stdout=log, stderr=log
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or child.poll() is not None:
+                raise RuntimeError((root / "serve.log").read_text())
+            time.sleep(0.2)
+        yield base
+    finally:
+        child.terminate()
+        child.wait(timeout=60)
+        log.close()
+
+
+def _upload(http: httpx.Client, index: int, data: bytes) -> str:
+    answer = http.post(
+        "/v1/images", files={"file": (f"{index}.jpg", data)}, data={"profiles": PROFILES}
+    )
+    answer.raise_for_status()
+    image_id: str = answer.json()["id"]
+    return image_id
+
+
+def _wait_done(http: httpx.Client, image_id: str, poll: float) -> dict[str, Any]:
+    # Polled slowly, so that the client's requests take no CPU from the work it waits for:
+    # when the work ended is the image's own `updated_at`, not when the poll saw it.
+    while True:
+        image: dict[str, Any] = http.get(f"/v1/images/{image_id}").json()
+        if image["status"] in ("done", "failed"):
+            return image
+        time.sleep(poll)
+
+
+def _finished(image: dict[str, Any]) -> float:
+    """The wall-clock time (epoch seconds) at which the image reached its final status."""
+    return datetime.fromisoformat(image["updated_at"]).timestamp()
+
+
+@dataclass(frozen=True)
+class Service:
+    burst: float
+    idle_p50: float
+    failed: int
+
+
+def darkroom(photos: list[bytes], idle: list[bytes], port: int, src: Path | None) -> Service:
+    """Burst and idle figures of one fresh `darkroom serve`."""
+    with tempfile.TemporaryDirectory() as tmp, serve(Path(tmp), port, src) as base:
+        return _measure(base, photos, idle)
+
+
+def _measure(base: str, photos: list[bytes], idle: list[bytes]) -> Service:
+    with httpx.Client(base_url=base, timeout=120) as http:
+        _wait_done(http, _upload(http, -1, idle[0]), POLL)  # libvips and the service warm
+        started = time.time()
+        with ThreadPoolExecutor(4) as pool:
+            ids = list(pool.map(lambda item: _upload(http, *item), enumerate(photos)))
+        images = [_wait_done(http, image_id, POLL) for image_id in ids]
+        burst = max(_finished(image) for image in images) - started
+        failed = sum(image["status"] != "done" for image in images)
+        times = []
+        for index, data in enumerate(idle):
+            started = time.time()
+            image = _wait_done(http, _upload(http, 10_000 + index, data), POLL)
+            times.append(_finished(image) - started)
+    return Service(burst, statistics.median(times), failed)
+
+
+def main() -> None:
+    """Alternate the sides round after round and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--photos", type=int, default=60)
+    parser.add_argument("--idle", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--port", type=int, default=18093)
+    parser.add_argument("--before", type=Path, default=None, help="an older checkout's root")
+    args = parser.parse_args()
+    photos = make_photos(args.photos + args.idle)
+    burst_photos, idle_photos = photos[: args.photos], photos[args.photos :]
+    rows: list[tuple[str, float, float, float, float, int]] = []
+    sides: list[tuple[str, Path | None]] = [("darkroom", None)]
+    if args.before is not None:
+        sides.append(("darkroom before", args.before / "src"))
+    for round_number in range(1, args.rounds + 1):
+        bare = bare_burst(burst_photos)
+        bare_one = bare_idle(idle_photos)
+        for name, src in sides:
+            measured = darkroom(burst_photos, idle_photos, args.port, src)
+            rows.append((name, measured.burst, bare, measured.idle_p50, bare_one, measured.failed))
+            print(
+                f"round {round_number}: {name} burst {measured.burst:.2f} s (bare {bare:.2f} s),"
+                f" idle p50 {measured.idle_p50 * 1000:.0f} ms (bare {bare_one * 1000:.0f} ms)",
+                file=sys.stderr,
+            )
+    print(
+        f"{args.photos} distinct {SIZE[0]}x{SIZE[1]} JPEGs x {PROFILES}; idle: "
+        f"{args.idle} photos one at a time. Throughput ratio = bare time / Darkroom time "
+        "(above 1: Darkroom faster); idle ratio = Darkroom p50 / bare p50 (below 1: faster)."
+    )
+    print()
+    print(
+        "| side | burst s | bare 2 processes s | throughput ratio | idle p50 ms | bare p50 ms "
+        "| idle ratio | failed |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, burst, bare, idle_p50, bare_one, failed in rows:
+        print(
+            f"| {name} | {burst:.2f} | {bare:.2f} | {bare / burst:.2f} | {idle_p50 * 1000:.0f} "
+            f"| {bare_one * 1000:.0f} | {idle_p50 / bare_one:.2f} | {failed} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
