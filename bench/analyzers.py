@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import io
 import json
 import os
 import platform
@@ -40,7 +39,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
+
+# The tests' made-up logos, so that the figures here are about the tests' own cases.
+from tests.logo_images import encode, make_logo
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -365,37 +367,10 @@ def quality_colors(colors: ModuleType) -> dict[str, Any]:
     return {}
 
 
-def _made_up_logo(seed: int, text: str) -> Image.Image:
-    """The made-up logo of tests/unit/analysis/test_logos.py: a word over coloured shapes."""
-    rng = random.Random(seed)
-    image = Image.new("RGBA", (360, 240), (255, 255, 255, 255))
-    draw = ImageDraw.Draw(image)
-    for _ in range(40):
-        x, y, r = rng.randrange(360), rng.randrange(240), rng.randrange(4, 26)
-        fill = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
-        shape = rng.choice(("ellipse", "rectangle", "triangle"))
-        if shape == "ellipse":
-            draw.ellipse((x - r, y - r, x + r, y + r), fill=fill, outline="black", width=2)
-        elif shape == "rectangle":
-            draw.rectangle((x - r, y - r, x + r, y + r // 2), fill=fill, outline="black", width=2)
-        else:
-            draw.polygon([(x, y - r), (x + r, y + r), (x - r, y + r)], fill=fill, outline="black")
-    font = ImageFont.load_default(size=64)
-    draw.text((28, 80), text, font=font, fill=(10, 10, 60), stroke_width=3, stroke_fill="white")
-    draw.rectangle((0, 0, 359, 239), outline="black", width=6)
-    return image
-
-
-def _encode(image: Image.Image, kind: str) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, kind, quality=90)
-    return buffer.getvalue()
-
-
 def _logo_references(logos: ModuleType) -> list[Any]:
     return [
-        logos.prepare_reference("acme", _encode(_made_up_logo(1, "ACME"), "PNG")),
-        logos.prepare_reference("zeta", _encode(_made_up_logo(2, "ZETA"), "PNG")),
+        logos.prepare_reference("acme", encode(make_logo(1, "ACME"), "PNG")),
+        logos.prepare_reference("zeta", encode(make_logo(2, "ZETA"), "PNG")),
     ]
 
 
@@ -403,7 +378,7 @@ def _pasted(photo: str, width_share: float, angle: float, rng: random.Random) ->
     """The photo with ACME pasted in (JPEG q90), and the pasted logo's true box."""
     picture = _picture(CORPUS / photo, 4096)
     image = Image.frombytes("RGB", (picture.width, picture.height), picture.image.write_to_memory())
-    logo = _made_up_logo(1, "ACME")
+    logo = make_logo(1, "ACME")
     scale = width_share * max(image.size) / logo.width
     placed = logo.resize(
         (round(logo.width * scale), round(logo.height * scale)), Image.Resampling.LANCZOS
@@ -417,7 +392,7 @@ def _pasted(photo: str, width_share: float, angle: float, rng: random.Random) ->
     bbox = placed.getchannel("A").getbbox()
     assert bbox is not None
     left, top, right, bottom = bbox
-    return _encode(image, "JPEG"), [at[0] + left, at[1] + top, right - left, bottom - top]
+    return encode(image, "JPEG"), [at[0] + left, at[1] + top, right - left, bottom - top]
 
 
 def quality_logos(logos: ModuleType) -> dict[str, Any]:
