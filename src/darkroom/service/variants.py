@@ -77,7 +77,7 @@ def process(ctx: Context, variant_id: str) -> Outcome:
         try:
             with transaction(ctx.sessions) as session:
                 claimed = variant_rows.claim_variant(session, variant_id, lease=ctx.lease)
-                siblings = [] if claimed is None else _claim_siblings(ctx, session, claimed)
+            siblings = [] if claimed is None else _claim_siblings(ctx, claimed)
         except NotFound:
             log.info("variant %s no longer exists (image deleted)", variant_id)
             claimed = None
@@ -89,11 +89,16 @@ def process(ctx: Context, variant_id: str) -> Outcome:
     return outcomes[0]
 
 
-def _claim_siblings(ctx: Context, session: Session, claimed: ImageVariant) -> list[ImageVariant]:
-    due = variant_rows.due_siblings(session, claimed.image_id, exclude=claimed.id)
+def _claim_siblings(ctx: Context, claimed: ImageVariant) -> list[ImageVariant]:
+    # One transaction per claim: a claim locks its variant, then the image. Claiming a
+    # second variant while holding the image would take them in the other order than a
+    # worker claiming that variant alone, and PostgreSQL would find the two deadlocked.
+    with transaction(ctx.sessions) as session:
+        due = variant_rows.due_siblings(session, claimed.image_id, exclude=claimed.id)
     found = []
     for sibling_id in due:
-        sibling = variant_rows.claim_variant(session, sibling_id, lease=ctx.lease)
+        with transaction(ctx.sessions) as session:
+            sibling = variant_rows.claim_variant(session, sibling_id, lease=ctx.lease)
         if sibling is not None:
             found.append(sibling)
     return found

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from darkroom.fetch import AddressClass, classify
@@ -104,7 +104,11 @@ def test_ipv6_spellings_of_an_ipv4_address_are_judged_by_it(address: IPv4Address
     assert classify(mapped) is classify(nat64) is classify(sixtofour) is classify(address)
 
 
+@example(IPv6Address("2002:100::"))  # 6to4 of 1.0.0.0: found by hypothesis once
 @given(st.ip_addresses())
 def test_public_addresses_are_globally_routable(address: IPAddress) -> None:
     if classify(address) is C.PUBLIC:
-        assert address.is_global
+        # A 6to4 address is judged by the IPv4 address it carries, where its packets go;
+        # Python calls the whole 2002::/16 block not global.
+        judged = address.sixtofour if isinstance(address, IPv6Address) else None
+        assert (judged or address).is_global
