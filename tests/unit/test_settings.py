@@ -335,6 +335,11 @@ def test_settings_are_frozen() -> None:
         ("DARKROOM_ANALYSIS_MODELS", "nsfw", "write analysis=/path/to/model.onnx, not 'nsfw'"),
         ("DARKROOM_NSFW_THRESHOLD", "1.5", "DARKROOM_NSFW_THRESHOLD: Input should be less than"),
         (
+            "DARKROOM_AVIF_EFFORT",
+            "10",
+            "DARKROOM_AVIF_EFFORT: Input should be less than or equal to 9",
+        ),
+        (
             "DARKROOM_MAX_ANIMATION_PIXELS",
             "1000",
             "DARKROOM_MAX_ANIMATION_PIXELS (1000) must be at least DARKROOM_MAX_PIXELS (100000000)",
@@ -427,7 +432,7 @@ def test_enable_svg_adds_svg_and_nothing_else() -> None:
 def test_settings_table_lists_every_field() -> None:
     table = settings_table()
     assert [row[0] for row in table] == [f"DARKROOM_{n.upper()}" for n in Settings.model_fields]
-    assert len(table) == len(Settings.model_fields) == 45
+    assert len(table) == len(Settings.model_fields) == 47
     for name, default, description in table:
         assert name.isupper()
         assert default

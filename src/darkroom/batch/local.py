@@ -25,6 +25,7 @@ import pyvips
 from darkroom.analysis import detections, registry
 from darkroom.batch.inputs import WRITABLE_EXTENSIONS, Item, Source, State, failed, read_input
 from darkroom.imaging import ImageInfo, Limits, TransformSpec, probe, render
+from darkroom.imaging.encode import DEFAULT_ENCODING, Encoding
 from darkroom.imaging.formats import TRAITS
 from darkroom.imaging.pipeline import output_format_for
 from darkroom.settings import Settings, usable_cpus
@@ -74,6 +75,7 @@ class FileJob:
     limits: Limits
     skip_existing: bool
     analyses: Analyses | None = None
+    encoding: Encoding = DEFAULT_ENCODING
 
     def failed(self, exc: BaseException) -> list[Item]:
         """Every item of this job, failed with `exc`."""
@@ -112,6 +114,7 @@ def plan(
     skip_existing: bool,
     analyses: Sequence[str] = (),
     options: registry.Options | None = None,
+    encoding: Encoding = DEFAULT_ENCODING,
 ) -> list[FileJob]:
     """One job per input, its outputs and analyses JSON named under `out`."""
     inputs = {str(source.path) for source in sources}
@@ -131,7 +134,9 @@ def plan(
             wanted = Analyses(
                 names, path, source.source, options or registry.Options(), path in inputs
             )
-        jobs.append(FileJob(str(source.path), tuple(targets), limits, skip_existing, wanted))
+        jobs.append(
+            FileJob(str(source.path), tuple(targets), limits, skip_existing, wanted, encoding)
+        )
     return jobs
 
 
@@ -167,7 +172,7 @@ def _produce(job: FileJob, data: bytes, info: ImageInfo, target: Target) -> Item
         if job.skip_existing and Path(path).exists():
             return Item(job.path, target.profile, State.SKIPPED, "output exists", output=path)
         seen = detections.render_inputs(spec, data, limits=job.limits)
-        rendered = render(data, spec, limits=job.limits, **seen)
+        rendered = render(data, spec, limits=job.limits, encoding=job.encoding, **seen)
         write_atomically(Path(path), (rendered.data,))
     except Exception as exc:
         return failed(job.path, target.profile, exc)

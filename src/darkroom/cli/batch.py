@@ -211,6 +211,7 @@ def _local(
         specs,
         out,
         limits=settings.limits(),
+        encoding=settings.encoding(),
         skip_existing=skip_existing,
         analyses=work.analyses,
         options=work.options,

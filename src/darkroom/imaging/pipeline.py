@@ -15,7 +15,14 @@ from darkroom.imaging._vips import int_field
 from darkroom.imaging.base import Base, from_base, shareable
 from darkroom.imaging.budget import Budget
 from darkroom.imaging.colors import NAMED_COLOURS
-from darkroom.imaging.encode import Animation, encode, negotiate, resolve_format
+from darkroom.imaging.encode import (
+    DEFAULT_ENCODING,
+    Animation,
+    Encoding,
+    encode,
+    negotiate,
+    resolve_format,
+)
 from darkroom.imaging.formats import TRAITS, ImageFormat
 from darkroom.imaging.geometry import Box, Plan, any_inside, plan, source_boxes
 from darkroom.imaging.limits import DEFAULT_LIMITS, Limits
@@ -69,6 +76,7 @@ def render(
     faces: Sequence[Sequence[int]] | None = None,
     background_mask: pyvips.Image | None = None,
     base: Base | None = None,
+    encoding: Encoding = DEFAULT_ENCODING,
 ) -> Rendered:
     """Render `data` through `spec`. `accept` (an HTTP Accept header) resolves format=auto.
 
@@ -127,7 +135,7 @@ def render(
         frame_height = image.height // frames
         _check_output_size(image.width, frame_height, frames, limits)
         with budget.watching(image) if budget is not None else nullcontext():
-            encoded = encode(image, fmt, spec, animation)
+            encoded = encode(image, fmt, spec, animation, encoding)
     return Rendered(encoded, fmt, image.width, frame_height, frames)
 
 

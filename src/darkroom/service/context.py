@@ -16,6 +16,7 @@ from darkroom.db.repo import variants as variant_rows
 from darkroom.db.schema import Status
 from darkroom.fetch import FetchPolicy
 from darkroom.imaging import Limits
+from darkroom.imaging.encode import DEFAULT_ENCODING, Encoding
 from darkroom.retry import DEFAULT_POLICY, RetryPolicy
 from darkroom.service import ratelimit
 from darkroom.service.metrics import QueueDepthCollector, WorkMetrics, build_registry
@@ -67,6 +68,8 @@ class Context:
     queue: TaskQueue | None = field(default=None)
     retry: RetryPolicy = DEFAULT_POLICY
     rate_limits: Buckets | None = None
+    encoding: Encoding = DEFAULT_ENCODING
+    """The encoder efforts every render of this process uses."""
     """Token buckets per API key or client address; None when rate limiting is off."""
     """When failed work is retried; tests inject a faster schedule."""
 
@@ -110,6 +113,7 @@ def build_context(settings: Settings, *, retry: RetryPolicy = DEFAULT_POLICY) ->
             s3_region=settings.s3_region,
         ),
         limits=limits,
+        encoding=settings.encoding(),
         fetch_policy=FetchPolicy(
             allow_hosts=tuple(settings.url_fetch_allow_hosts),
             require_allow_list=False,

@@ -172,7 +172,15 @@ def produce(ctx: Context, plan: Plan) -> Rendition:
         original = _remote_source(ctx, plan.source_url, plan.scope)
     budget = Budget(ctx.settings.render_timeout_seconds)
     seen = vision.inputs(ctx, plan.source_key or plan.scope, original, plan.spec, info)
-    result = render_image(original, plan.spec, limits=ctx.limits, info=info, budget=budget, **seen)
+    result = render_image(
+        original,
+        plan.spec,
+        limits=ctx.limits,
+        info=info,
+        budget=budget,
+        encoding=ctx.encoding,
+        **seen,
+    )
     if use_cache:
         ctx.outputs.put(plan.key, result.data, result.mime_type)
         with transaction(ctx.sessions) as session:

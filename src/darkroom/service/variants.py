@@ -191,7 +191,14 @@ def _produce(
     budget = Budget(ctx.settings.render_timeout_seconds)
     seen = vision.inputs(ctx, variant.image.original_key, original, spec, info)
     result: Rendered = render(
-        original, spec, limits=ctx.limits, info=info, budget=budget, base=base, **seen
+        original,
+        spec,
+        limits=ctx.limits,
+        info=info,
+        budget=budget,
+        base=base,
+        encoding=ctx.encoding,
+        **seen,
     )
     key = variant_key(
         variant.image_id, variant.profile, variant.spec_hash, TRAITS[result.format].extension
