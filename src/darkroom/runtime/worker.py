@@ -23,6 +23,8 @@ from darkroom.settings import Settings
 
 log = logging.getLogger(__name__)
 
+SIGNAL_CHECK_SECONDS = 0.5
+
 
 ALL = "all"
 """Every queue this process can work on: dispatch, transform, and each analyzer installed."""
@@ -77,7 +79,11 @@ class WorkerProcess:
         if self.trimmer is not None:
             self.trimmer.start()
         log.info("worker consuming %s", ", ".join(sorted(self.queue_names)))
-        self._stop.wait()
+        # Woken twice a second: a stop signal may land on any of the process's threads,
+        # and Python runs its handler only when the main thread next runs Python code; an
+        # untimed wait could sleep through it (seen: a SIGTERM acted on 30 s late).
+        while not self._stop.wait(SIGNAL_CHECK_SECONDS):
+            pass
         log.info("stopping: letting running transforms finish")
         self.reconciler.stop()
         self.outbox.stop()
