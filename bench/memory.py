@@ -24,19 +24,19 @@ import json
 import os
 import random
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench import serving
 from darkroom.settings import usable_cpus
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
@@ -129,37 +129,14 @@ MODES = {
 }
 
 
-@contextmanager
-def serve(root: Path, port: int, mode: Mode) -> Iterator[subprocess.Popen[bytes]]:
-    env = os.environ | {
-        "DARKROOM_DATABASE_URL": f"sqlite:///{root / 'bench.db'}",
-        "DARKROOM_STORAGE_URL": f"file://{root / 'objects'}",
-        "DARKROOM_PORT": str(port),
-        "DARKROOM_WORKERS": str(usable_cpus()),
-        "DARKROOM_LOG_LEVEL": "warning",
-    }
+def serve(root: Path, port: int, mode: Mode) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    """The service in `mode`: with or without the idle trimmer, shared or default arenas."""
+    env = {}
     if mode.default_arenas:
         # glibc's own default on 64-bit: 8 arenas per core.
         env["MALLOC_ARENA_MAX"] = str(8 * (os.cpu_count() or 1))
-    command = ["-m", "darkroom", "serve"] if mode.trim else ["-c", NO_TRIM, "serve"]
-    log = (root / "serve.log").open("ab")
-    child = subprocess.Popen([sys.executable, *command], env=env, stdout=log, stderr=log)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or child.poll() is not None:
-                raise RuntimeError((root / "serve.log").read_text())
-            time.sleep(0.2)
-        yield child
-    finally:
-        child.terminate()
-        child.wait(timeout=60)
-        log.close()
+    command = ("-m", "darkroom", "serve") if mode.trim else ("-c", NO_TRIM, "serve")
+    return serving.serve(root, port, workers=usable_cpus(), env=env, command=command)
 
 
 def burst(base: str, files: list[tuple[str, bytes]], uploads: int) -> dict[str, int]:

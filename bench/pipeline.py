@@ -22,9 +22,7 @@ alternate bare, darkroom (and before). Prints Markdown.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +37,8 @@ from typing import Any
 
 import httpx
 import pyvips
+
+from bench import serving
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "corpus"
 SOURCES = (
@@ -110,36 +110,10 @@ def bare_idle(photos: list[bytes]) -> float:
 
 @contextmanager
 def serve(root: Path, port: int, src: Path | None) -> Iterator[str]:
-    env = os.environ | {
-        "DARKROOM_DATABASE_URL": f"sqlite:///{root / 'bench.db'}",
-        "DARKROOM_STORAGE_URL": f"file://{root / 'objects'}",
-        "DARKROOM_PORT": str(port),
-        "DARKROOM_WORKERS": "2",
-        "DARKROOM_LOG_LEVEL": "warning",
-    }
-    if src is not None:
-        env["PYTHONPATH"] = str(src)
-    log = (root / "serve.log").open("ab")
-    child = subprocess.Popen(
-        [sys.executable, "-m", "darkroom", "serve"], env=env, stdout=log, stderr=log
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or child.poll() is not None:
-                raise RuntimeError((root / "serve.log").read_text())
-            time.sleep(0.2)
-        yield base
-    finally:
-        child.terminate()
-        child.wait(timeout=60)
-        log.close()
+    """A fresh service on 2 transform threads (from `src` when given); its base URL."""
+    env = {} if src is None else {"PYTHONPATH": str(src)}
+    with serving.serve(root, port, workers=2, env=env):
+        yield f"http://127.0.0.1:{port}"
 
 
 def _upload(http: httpx.Client, index: int, data: bytes) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyvips
@@ -31,12 +31,18 @@ BASE_MAX_PIXELS = 16_000_000
 """A base is kept in memory while its renders run: 48 MB at this size, RGB."""
 
 
+Size = tuple[int, int]
+
+
 @dataclass(frozen=True)
 class Base:
     """An original decoded once: upright, sRGB, at `scale` of its upright size."""
 
     image: pyvips.Image
     scale: float
+    sizes: dict[tuple[Size, str], Size] = field(default_factory=dict)
+    """The resized size of each plan seen while choosing the base, by (resize box, mode):
+    read once from the bytes' header, not again for each render."""
 
 
 def shareable(spec: TransformSpec, info: ImageInfo) -> bool:
@@ -60,9 +66,13 @@ def shared_base(
     if len(wanted) < 2:
         return None
     upright_w, upright_h = info.upright_size()
-    needs = [(_needed_scale(data, info, spec), spec) for spec in wanted]
+    sizes: dict[tuple[Size, str], Size] = {}
+    needs = [
+        (_needed_scale(data, info, plan(spec, info, animated=False), sizes), spec)
+        for spec in wanted
+    ]
     scale, largest = max(needs, key=lambda need: need[0])
-    if min(scale, 1.0) * min(scale, 1.0) * upright_w * upright_h > BASE_MAX_PIXELS:
+    if min(scale, 1.0) ** 2 * upright_w * upright_h > BASE_MAX_PIXELS:
         return None
     geometry = plan(largest, info, animated=False)
     options: dict[str, Any] = {}
@@ -80,43 +90,47 @@ def shared_base(
             image = load.thumbnail(
                 data, info, width, all_frames=False, height=height, size="force", **options
             ).copy_memory()
-    return Base(image, scale)
+    return Base(image, scale, sizes)
 
 
 def from_base(base: Base, data: bytes, info: ImageInfo, geometry: Plan) -> pyvips.Image | None:
     """The resized frame of a render, made from `base`; None if the base is too small."""
+    if _needed_scale(data, info, geometry, base.sizes) > base.scale + 1e-9:
+        return None
     width, height = geometry.resize
     if geometry.smart_crop is not None:
-        needed = max(width / base_width(info), height / base_height(info))
-        if needed > base.scale + 1e-9:
-            return None
         return base.image.thumbnail_image(
             width, height=height, size=geometry.size, crop=geometry.smart_crop
         )
-    direct = _direct(data, info, geometry)
-    if (direct.width, direct.height) == (base.image.width, base.image.height):
+    resized = _resized_size(data, info, geometry, base.sizes)
+    if resized == (base.image.width, base.image.height):
         return base.image
-    needed = max(direct.width / base_width(info), direct.height / base_height(info))
-    if needed > base.scale + 1e-9:
-        return None
-    return base.image.thumbnail_image(direct.width, height=direct.height, size="force")
+    return base.image.thumbnail_image(resized[0], height=resized[1], size="force")
 
 
-def base_width(info: ImageInfo) -> int:
-    return info.upright_size()[0]
+def _needed_scale(
+    data: bytes, info: ImageInfo, geometry: Plan, sizes: dict[tuple[Size, str], Size]
+) -> float:
+    """The scale of the upright original a render's resize needs from its base."""
+    upright_w, upright_h = info.upright_size()
+    # A smart crop cuts the cover of its box: the box's own scale is what it needs.
+    width, height = (
+        geometry.resize
+        if geometry.smart_crop is not None
+        else _resized_size(data, info, geometry, sizes)
+    )
+    return max(width / upright_w, height / upright_h)
 
 
-def base_height(info: ImageInfo) -> int:
-    return info.upright_size()[1]
-
-
-def _needed_scale(data: bytes, info: ImageInfo, spec: TransformSpec) -> float:
-    geometry = plan(spec, info, animated=False)
-    width, height = geometry.resize
-    if geometry.smart_crop is not None:
-        return max(width / base_width(info), height / base_height(info))
-    direct = _direct(data, info, geometry)
-    return max(int(direct.width) / base_width(info), int(direct.height) / base_height(info))
+def _resized_size(
+    data: bytes, info: ImageInfo, geometry: Plan, sizes: dict[tuple[Size, str], Size]
+) -> Size:
+    """The size a render's resize from the bytes would have (libvips' own rounding)."""
+    key = (geometry.resize, geometry.size)
+    if key not in sizes:
+        direct = _direct(data, info, geometry)
+        sizes[key] = (int(direct.width), int(direct.height))
+    return sizes[key]
 
 
 def _direct(data: bytes, info: ImageInfo, geometry: Plan, **options: Any) -> pyvips.Image:

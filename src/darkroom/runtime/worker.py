@@ -82,8 +82,9 @@ class WorkerProcess:
         # Woken twice a second: a stop signal may land on any of the process's threads,
         # and Python runs its handler only when the main thread next runs Python code; an
         # untimed wait could sleep through it (seen: a SIGTERM acted on 30 s late).
-        while not self._stop.wait(SIGNAL_CHECK_SECONDS):
-            pass
+        stopping = False
+        while not stopping:
+            stopping = self._stop.wait(SIGNAL_CHECK_SECONDS)
         log.info("stopping: letting running transforms finish")
         self.reconciler.stop()
         self.outbox.stop()

@@ -17,7 +17,7 @@ import pytest
 import pyvips
 from PIL import Image
 
-from darkroom.analysis import colors
+from darkroom.analysis import colors, image_hashes
 from darkroom.analysis.picture import Picture, load_picture
 
 CORPUS = Path(__file__).parents[2] / "fixtures" / "corpus"
@@ -71,7 +71,7 @@ def _hamming(a: str, b: str) -> int:
     ],
 )
 def test_blurhash_matches_the_reference_encoder(width: int, height: int, expected: str) -> None:
-    assert colors.encode_blurhash(width, height, synthetic(width, height)) == expected
+    assert image_hashes.encode_blurhash(width, height, synthetic(width, height)) == expected
 
 
 @pytest.mark.parametrize(
@@ -88,18 +88,18 @@ def test_thumbhash_matches_the_reference_encoder(
 ) -> None:
     pixels = synthetic(width, height, alpha=alpha)
     rgba = Image.frombytes("RGBA" if alpha else "RGB", (width, height), pixels).convert("RGBA")
-    encoded = colors.encode_thumbhash(width, height, rgba.tobytes())
+    encoded = image_hashes.encode_thumbhash(width, height, rgba.tobytes())
     assert base64.b64encode(encoded).decode() == expected
 
 
 def test_thumbhash_refuses_more_than_100_pixels() -> None:
     with pytest.raises(ValueError, match="doesn't fit"):
-        colors.encode_thumbhash(101, 10, bytes(101 * 10 * 4))
+        image_hashes.encode_thumbhash(101, 10, bytes(101 * 10 * 4))
 
 
 def test_thumbhash_of_a_flat_image_does_not_depend_on_rounding_noise() -> None:
     """Every AC term of a flat image is 0: all the AC nibbles are then 0."""
-    encoded = colors.encode_thumbhash(40, 30, bytes((90, 140, 200, 255)) * (40 * 30))
+    encoded = image_hashes.encode_thumbhash(40, 30, bytes((90, 140, 200, 255)) * (40 * 30))
     assert set(encoded[5:]) == {0}
 
 
@@ -113,7 +113,7 @@ def test_analyze_hashes_a_small_picture_as_the_references_do() -> None:
 @pytest.mark.parametrize("name", sorted(IMAGEHASH_PHASH))
 def test_phash_equals_imagehash_on_the_same_pixels(name: str) -> None:
     with Image.open(CORPUS / name) as image:
-        assert colors.phash(image.convert("RGB")) == IMAGEHASH_PHASH[name]
+        assert image_hashes.phash(image.convert("RGB")) == IMAGEHASH_PHASH[name]
 
 
 @pytest.mark.parametrize("name", sorted(IMAGEHASH_PHASH))
