@@ -44,6 +44,18 @@ BENCHES = (
     Bench("imaging", "Imaging core vs bare libvips", (), ("--rounds", "1", "--iterations", "3")),
     Bench("encoders", "Encoder efforts", (), ("--photos", "1", "--widths", "320")),
     Bench("pipeline", "Eager pipeline", (), ("--photos", "4", "--idle", "2", "--rounds", "1")),
+    Bench(
+        "cluster",
+        "Eager pipeline on a cluster",
+        (),
+        ("--photos", "4", "--workers", "1"),
+    ),
+    Bench(
+        "jobs",
+        "The reference job service's scenario",
+        (),
+        ("--jobs", "6", "--workers", "1", "--rounds", "1"),
+    ),
     Bench("large", "Large inputs", (), ("--concurrent", "2", "--input", "{tmp}/100mp.jpg")),
     Bench(
         "memory",
@@ -58,10 +70,16 @@ BENCHES = (
         ("--images", "2", "--warmup", "0", "--only", "colors,faces"),
     ),
     Bench(
-        "render",
-        "On-demand render vs bare pyvips",
+        "compat",
+        "thumbor URLs: thumbor 7.8 and Darkroom",
         (),
-        ("--seconds", "2", "--rounds", "1"),
+        ("--photos", "1", "--rounds", "1", "--urls", "6"),
+    ),
+    Bench(
+        "render",
+        "On-demand render vs bare pyvips and thumbor",
+        (),
+        ("--seconds", "2", "--rounds", "1", "--no-thumbor"),
         needs="wrk",
     ),
 )

@@ -1,15 +1,22 @@
-"""On-demand render throughput of `darkroom serve` against a bare pyvips loop, same run.
+"""On-demand render throughput of `darkroom serve` against bare pyvips and thumbor 7.8.
 
 Usage: python -m bench.render [--seconds 15] [--rounds 3] [--connections 8] [--only 1 3]
+                              [--no-thumbor]
 
 Needs `wrk` (Debian package `wrk`) as the load generator: a C client keeps the load
-generator's own CPU use low on a 2-core machine. For each scenario the service runs with
-the render cache off (`DARKROOM_RENDER_CACHE=0`) and unsigned URLs allowed, wrk cycles
-through 16 distinct sizes, and then a bare pyvips loop renders the same 16 specs for the
-same duration on as many threads as the service may render at once (2 per core by
-default), on the same cores. Service and bare loop alternate for `--rounds` rounds, so
-that drift in the machine's speed (other tenants, clocks) hits both alike; the table gives
-the median of each column and the median of the per-round ratios. Prints Markdown.
+generator's own CPU use low on a 2-core machine. For each scenario:
+- **Darkroom**: `darkroom serve` with the render cache off (`DARKROOM_RENDER_CACHE=0`) and
+  unsigned URLs allowed; wrk cycles through 16 distinct sizes, so no two identical
+  requests are in flight at once (single-flight would flatter the service).
+- **bare**: a plain pyvips loop making the same 16 outputs, in as many processes as the
+  service may render at once (2 per core), one render at a time each: processes, so the
+  bare side shares no GIL.
+- **thumbor**: thumbor 7.8 from the package index in a virtualenv of its own
+  (`bench/thumbor_env.py`), 2 processes, file loader, no result storage, the same 16
+  sizes as thumbor URLs, driven by wrk like the service.
+The sides alternate for `--rounds` rounds, so that drift in the machine's speed (other
+tenants, clocks) hits all alike; the table gives the median of each column and of the
+per-round ratios. Prints Markdown.
 """
 
 from __future__ import annotations
@@ -21,11 +28,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from multiprocessing import get_context
+from multiprocessing.pool import Pool
 from pathlib import Path
 from statistics import median
 
@@ -34,7 +42,11 @@ import psutil
 import pyvips
 
 from bench.imaging import make_input
+from bench.thumbor_env import VERSION as THUMBOR_VERSION
+from bench.thumbor_env import running_thumbor
 from darkroom.settings import usable_cpus
+
+PNG_SIGNATURE = b"\x89PNG"
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "corpus"
 
@@ -70,6 +82,8 @@ class Scenario:
     queries: list[str]
     bare: Callable[[bytes, int], bytes]
     sizes: list[int]
+    thumbor: list[str]
+    """The same renders as thumbor paths, with `{name}` for the input's file name."""
 
 
 def _photo_6000() -> bytes:
@@ -103,6 +117,10 @@ def scenarios() -> list[Scenario]:
             [f"w={w}&h={w}&fmt=jpeg&q=80" for w in around(500)],
             _bare_jpeg_fit,
             around(500),
+            [
+                f"/unsafe/fit-in/{w}x{w}/filters:quality(80):format(jpeg)/{{name}}"
+                for w in around(500)
+            ],
         ),
         Scenario(
             "2000x1333 JPEG -> ~300x300 cover WebP q80",
@@ -112,6 +130,7 @@ def scenarios() -> list[Scenario]:
                 data, w, height=w, crop="centre"
             ).webpsave_buffer(Q=80, effort=4, keep="none"),
             around(300),
+            [f"/unsafe/{w}x{w}/filters:quality(80):format(webp)/{{name}}" for w in around(300)],
         ),
         Scenario(
             "6000x4000 JPEG -> ~1200 px JPEG q80",
@@ -119,6 +138,10 @@ def scenarios() -> list[Scenario]:
             [f"w={w}&h={w}&fmt=jpeg&q=80" for w in around(1200)],
             _bare_jpeg_fit,
             around(1200),
+            [
+                f"/unsafe/fit-in/{w}x{w}/filters:quality(80):format(jpeg)/{{name}}"
+                for w in around(1200)
+            ],
         ),
         Scenario(
             "1600x1200 RGBA PNG -> ~300 px PNG",
@@ -128,6 +151,7 @@ def scenarios() -> list[Scenario]:
                 keep="none"
             ),
             around(300),
+            [f"/unsafe/fit-in/{w}x{w}/filters:format(png)/{{name}}" for w in around(300)],
         ),
     ]
 
@@ -176,96 +200,136 @@ def cpu_seconds(process: psutil.Process) -> float:
 
 
 def run_wrk(
-    base: str, paths: list[str], seconds: int, connections: int, root: Path
+    bases: list[str], paths: list[str], seconds: int, connections: int, root: Path
 ) -> dict[str, int]:
-    """Drive `paths` round-robin for `seconds`; wrk's own summary as a dict."""
+    """Drive `paths` round-robin for `seconds` against each of `bases` at once, the
+    connections shared out between them; wrk's summaries summed (latencies: the worst)."""
     script = root / "paths.lua"
     script.write_text(WRK_SCRIPT % ", ".join(json.dumps(p) for p in paths))
-    result = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--timeout",
-            "30s",
-            "-s",
-            str(script),
-            base,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    report: dict[str, int] = json.loads(result.stdout.strip().splitlines()[-1])
-    return report
+    share = max(1, connections // len(bases))
+    runs = [
+        subprocess.Popen(
+            [
+                "wrk",
+                "-t1",
+                f"-c{share}",
+                f"-d{seconds}s",
+                "--timeout",
+                "30s",
+                "-s",
+                str(script),
+                base,
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for base in bases
+    ]
+    reports = []
+    for run in runs:
+        out, _ = run.communicate()
+        if run.returncode != 0:
+            raise RuntimeError(f"wrk failed: {out}")
+        reports.append(json.loads(out.strip().splitlines()[-1]))
+    return {
+        "requests": sum(r["requests"] for r in reports),
+        "duration_us": max(r["duration_us"] for r in reports),
+        "p50_us": max(r["p50_us"] for r in reports),
+        "p99_us": max(r["p99_us"] for r in reports),
+        "errors": sum(r["errors"] for r in reports),
+    }
 
 
-def bare_loop(scenario: Scenario, data: bytes, seconds: float, threads: int) -> tuple[float, float]:
-    """Renders per second of the bare pyvips twin on `threads` threads for `seconds`, and
-    the CPU milliseconds per render (this process, libvips' threads included)."""
-    cpu_before = time.process_time()
-    stop = time.monotonic() + seconds
-    counts = [0] * threads
+def _bare_worker(args: tuple[int, str, float, int]) -> tuple[int, float]:
+    """One bare process: renders of scenario `index` one after another until `stop` (a
+    wall-clock time); how many, and the CPU seconds they took (libvips' threads included)."""
+    index, path, stop, offset = args
+    pyvips.cache_set_max(0)
+    scenario = scenarios()[index]
+    data = Path(path).read_bytes()
+    before = time.process_time()
+    count, i = 0, offset
+    while time.time() < stop:
+        scenario.bare(data, scenario.sizes[i % len(scenario.sizes)])
+        count += 1
+        i += 1
+    return count, time.process_time() - before
 
-    def loop(index: int) -> None:
-        i = index
-        while time.monotonic() < stop:
-            scenario.bare(data, scenario.sizes[i % len(scenario.sizes)])
-            counts[index] += 1
-            i += 1
 
-    workers = [threading.Thread(target=loop, args=(n,)) for n in range(threads)]
-    start = time.monotonic()
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    renders = max(sum(counts), 1)
-    return renders / (time.monotonic() - start), (time.process_time() - cpu_before) * 1000 / renders
+def bare_loop(
+    pool: Pool, index: int, path: Path, seconds: float, processes: int
+) -> tuple[float, float]:
+    """Renders per second of the bare pyvips twin on `processes` processes for `seconds`,
+    and the CPU milliseconds per render."""
+    warm = time.time() + 0.5  # each process decodes once before the clock starts
+    pool.map(_bare_worker, [(index, str(path), warm, n) for n in range(processes)])
+    started = time.time()
+    stop = started + seconds
+    done = pool.map(_bare_worker, [(index, str(path), stop, n) for n in range(processes)])
+    renders = max(sum(count for count, _ in done), 1)
+    cpu = sum(seconds for _, seconds in done)
+    return renders / (time.time() - started), cpu * 1000 / renders
 
 
 @dataclass(frozen=True)
-class Round:
-    """One service run and the bare loop right after it."""
+class Driven:
+    """What wrk measured against one server, and the server's CPU per request."""
 
     rps: float
     p50_ms: float
     p99_ms: float
     cpu_ms: float
-    bare_rps: float
-    bare_cpu_ms: float
     errors: int
 
-    @property
-    def ratio(self) -> float:
-        """Service throughput over bare pyvips throughput."""
-        return self.rps / self.bare_rps
 
-
-def run_round(
-    scenario: Scenario,
-    data: bytes,
-    server: psutil.Process,
-    base: str,
+def drive(
+    processes: list[psutil.Process],
+    bases: list[str],
     paths: list[str],
     args: argparse.Namespace,
     root: Path,
-) -> Round:
-    """wrk against the service for `args.seconds`, then the bare loop for as long."""
-    before = cpu_seconds(server)
-    report = run_wrk(base, paths, args.seconds, args.connections, root)
-    cpu = cpu_seconds(server) - before
-    bare, bare_cpu = bare_loop(scenario, data, args.seconds, args.concurrency)
-    return Round(
+) -> Driven:
+    """wrk against `base` for `args.seconds`, with the CPU the server processes used."""
+    before = sum(cpu_seconds(process) for process in processes)
+    report = run_wrk(bases, paths, args.seconds, args.connections, root)
+    cpu = sum(cpu_seconds(process) for process in processes) - before
+    return Driven(
         rps=report["requests"] / (report["duration_us"] / 1e6),
         p50_ms=report["p50_us"] / 1000,
         p99_ms=report["p99_us"] / 1000,
         cpu_ms=cpu * 1000 / max(report["requests"], 1),
-        bare_rps=bare,
-        bare_cpu_ms=bare_cpu,
         errors=report["errors"],
     )
+
+
+@dataclass(frozen=True)
+class Round:
+    """One round of a scenario: the service, the bare loop and thumbor, one after another."""
+
+    service: Driven
+    bare_rps: float
+    bare_cpu_ms: float
+    thumbor: Driven | None
+
+    @property
+    def ratio(self) -> float:
+        """Service throughput over bare pyvips throughput."""
+        return self.service.rps / self.bare_rps
+
+    @property
+    def thumbor_ratio(self) -> float | None:
+        """Service throughput over thumbor's."""
+        return None if self.thumbor is None else self.service.rps / self.thumbor.rps
+
+
+def thumbor_processes(root: Path) -> list[psutil.Process]:
+    """The running thumbor processes serving from `root` (its parent and forks)."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if any(part.endswith("bin/thumbor") for part in cmdline) and str(root) in " ".join(cmdline):
+            found.append(process)
+    return found
 
 
 def main() -> None:
@@ -281,58 +345,96 @@ def main() -> None:
     parser.add_argument(
         "--only", type=int, nargs="*", help="run only these scenarios (1-4, in table order)"
     )
+    parser.add_argument("--no-thumbor", action="store_true", help="leave thumbor out")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
     cores = usable_cpus()
     args.concurrency = args.render_concurrency or 2 * cores
-    pyvips.cache_set_max(0)
     rows: list[tuple[str, list[Round], float]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
+    with ExitStack() as stack:
+        root = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        images = root / "images"
+        images.mkdir()
         extra = {"DARKROOM_RENDER_CONCURRENCY": str(args.concurrency)}
-        with serve(root, args.port, extra) as server:
-            base = f"http://127.0.0.1:{args.port}"
-            chosen = [s for i, s in enumerate(scenarios(), 1) if not args.only or i in args.only]
-            for scenario in chosen:
-                data = scenario.make()
-                image = httpx.post(
-                    f"{base}/v1/images", files={"file": ("in", data)}, data={"profiles": "avatar"}
-                ).json()
-                paths = [f"/v1/render/{image['id']}?{q}" for q in scenario.queries]
-                for path in paths[:2]:  # warm up: first decode, thread pools
-                    assert httpx.get(base + path, timeout=60).status_code == 200
-                rounds = [
-                    run_round(scenario, data, server, base, paths, args, root)
-                    for _ in range(args.rounds)
-                ]
-                rss = server.memory_info().rss / 1024**2
-                rows.append((scenario.name, rounds, rss))
+        server = stack.enter_context(serve(root, args.port, extra))
+        # One single-process thumbor per core, each on its own port with its share of the
+        # connections: thumbor's own `--processes` forks onto one listening socket, and a
+        # handful of keep-alive connections then lands unevenly (one process busy, one idle).
+        thumbors: list[str] = []
+        if not args.no_thumbor:
+            thumbors = [
+                stack.enter_context(running_thumbor(images, processes=1)) for _ in range(cores)
+            ]
+        pool = stack.enter_context(get_context("spawn").Pool(args.concurrency))
+        base = f"http://127.0.0.1:{args.port}"
+        for index, scenario in enumerate(scenarios()):
+            if args.only and index + 1 not in args.only:
+                continue
+            data = scenario.make()
+            suffix = "png" if data.startswith(PNG_SIGNATURE) else "jpg"
+            name = f"input{index}.{suffix}"
+            (images / name).write_bytes(data)
+            image = httpx.post(
+                f"{base}/v1/images", files={"file": ("in", data)}, data={"profiles": "avatar"}
+            ).json()
+            paths = [f"/v1/render/{image['id']}?{q}" for q in scenario.queries]
+            thumbor_paths = [path.format(name=name) for path in scenario.thumbor]
+            for path in paths[:2]:  # warm up: first decode, thread pools
+                assert httpx.get(base + path, timeout=60).status_code == 200
+            for thumbor in thumbors:
+                for path in thumbor_paths[:2]:
+                    assert httpx.get(thumbor + path, timeout=60).status_code == 200
+            rounds = []
+            for _ in range(args.rounds):
+                served = drive([server], [base], paths, args, root)
+                bare, bare_cpu = bare_loop(
+                    pool, index, images / name, args.seconds, args.concurrency
+                )
+                peer = None
+                if thumbors:
+                    peer = drive(thumbor_processes(images), thumbors, thumbor_paths, args, root)
+                rounds.append(Round(served, bare, bare_cpu, peer))
+            rss = server.memory_info().rss / 1024**2
+            rows.append((scenario.name, rounds, rss))
+    _table(rows, args, cores)
+
+
+def _table(
+    rows: list[tuple[str, list[Round], float]], args: argparse.Namespace, cores: int
+) -> None:
     print(
-        f"{cores} cores, render concurrency {args.concurrency} (service and bare loop), "
-        f"{args.connections} connections, {args.rounds} rounds of {args.seconds} s per "
-        f"scenario and side, libvips {pyvips.version(0)}.{pyvips.version(1)}."
-        f"{pyvips.version(2)}, render cache off; medians of the rounds"
+        f"{cores} cores, render concurrency {args.concurrency} (service; bare: as many "
+        f"processes), thumbor {THUMBOR_VERSION} as {cores} single-process servers, "
+        f"{args.connections} "
+        f"connections, {args.rounds} rounds of {args.seconds} s per scenario and side, libvips "
+        f"{pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}, render cache off; "
+        "medians of the rounds"
     )
     print()
     print(
         "| scenario | service req/s | p50 ms | p99 ms | CPU ms/req "
-        "| bare pyvips renders/s | bare CPU ms/render | service / bare (rounds) | errors "
-        "| service RSS MiB |"
+        "| bare pyvips renders/s | bare CPU ms/render | service / bare (rounds) "
+        "| thumbor req/s | thumbor CPU ms/req | service / thumbor | errors | service RSS MiB |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, rounds, rss in rows:
         ratios = ", ".join(f"{r.ratio:.2f}" for r in rounds)
+        peers = [r.thumbor for r in rounds if r.thumbor is not None]
+        versus = [ratio for r in rounds if (ratio := r.thumbor_ratio) is not None]
         cells = [
             name,
-            f"{median(r.rps for r in rounds):.1f}",
-            f"{median(r.p50_ms for r in rounds):.1f}",
-            f"{median(r.p99_ms for r in rounds):.1f}",
-            f"{median(r.cpu_ms for r in rounds):.1f}",
+            f"{median(r.service.rps for r in rounds):.1f}",
+            f"{median(r.service.p50_ms for r in rounds):.1f}",
+            f"{median(r.service.p99_ms for r in rounds):.1f}",
+            f"{median(r.service.cpu_ms for r in rounds):.1f}",
             f"{median(r.bare_rps for r in rounds):.1f}",
             f"{median(r.bare_cpu_ms for r in rounds):.1f}",
             f"**{median(r.ratio for r in rounds):.2f}** ({ratios})",
-            str(sum(r.errors for r in rounds)),
+            f"{median(p.rps for p in peers):.1f}" if peers else "-",
+            f"{median(p.cpu_ms for p in peers):.1f}" if peers else "-",
+            f"**{median(versus):.2f}**" if versus else "-",
+            str(sum(r.service.errors + (r.thumbor.errors if r.thumbor else 0) for r in rounds)),
             f"{rss:.0f}",
         ]
         print("| " + " | ".join(cells) + " |")

@@ -1,5 +1,5 @@
-"""`python -m darkroom` runs the CLI."""
+"""`python -m darkroom` runs the CLI (or says how to install the server)."""
 
-from darkroom.cli import main
+from darkroom._command import main
 
 main()

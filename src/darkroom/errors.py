@@ -149,6 +149,14 @@ class Conflict(PermanentError):
     default_message = "The request conflicts with the current state."
 
 
+class JobExpired(PermanentError):
+    """Work waited in the queue past DARKROOM_JOB_TTL_SECONDS: failed, not done hours late."""
+
+    code = "job_expired"
+    status_code = 409
+    default_message = "The job waited in the queue longer than its time to live."
+
+
 class InvalidCallbackUrl(PermanentError):
     """A callback_url no webhook could be delivered to (bad URL, forbidden address)."""
 

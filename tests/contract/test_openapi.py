@@ -17,7 +17,7 @@ from darkroom.imaging.query import SHORT_NAMES
 from tests.contract.conftest import Served
 
 METHODS = ("get", "head", "post", "put", "patch", "delete")
-NO_BODY = {"replay", "backfill", "purge_image"}
+NO_BODY = {"replay", "backfill", "purge_image", "complete_upload"}
 """Write operations whose path says everything."""
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/avif", "image/gif", "image/tiff"}
 BINARY_ROUTES = {
@@ -27,8 +27,11 @@ BINARY_ROUTES = {
     "/v1/render/{image_id}",
     "/v1/render/{image_id}/{profile}",
     "/jobs/{job_id}/download",
+    "/thumbor/{path}",
+    "/imgproxy/{path}",
 }
 RENDER_ROUTES = {"/v1/render", "/v1/render/{image_id}", "/v1/render/{image_id}/{profile}"}
+COMPAT_ROUTES = {"/thumbor/{path}", "/imgproxy/{path}"}
 ERROR_REF = "#/components/schemas/ErrorBody"
 
 
@@ -68,8 +71,9 @@ def test_every_write_route_names_its_request_body(document: dict[str, Any]) -> N
         for path, method, op in operations(document)
         if method in ("post", "put", "patch") and op["operationId"] not in NO_BODY
     ]
-    # upload, add variants, add analyses, put profile, put logo, submit job
-    assert len(writes) == 6
+    # upload, sign a direct upload, add variants, add analyses, put profile, put logo,
+    # submit job
+    assert len(writes) == 7
     for path, op in writes:
         body = op.get("requestBody")
         assert body is not None, path
@@ -101,6 +105,8 @@ JSON_ROUTES = {
     "health": "HealthOut",
     "ready": "ReadyOut",
     "upload_image": "ImageOut",
+    "create_upload": "DirectUploadOut",
+    "complete_upload": "ImageOut",
     "list_images": "ImagePage",
     "get_image": "ImageOut",
     "list_image_events": "EventPage",
@@ -162,6 +168,8 @@ def test_every_route_declares_the_error_schema(document: dict[str, Any]) -> None
     [
         ("/v1/images", "post", {"400", "401", "403", "409", "413", "415", "422", "503"}),
         ("/v1/images", "get", {"400", "401", "403"}),
+        ("/v1/uploads", "post", {"400", "401", "403", "409", "413", "415", "422", "503"}),
+        ("/v1/uploads/{upload_id}/complete", "post", {"401", "404", "409", "413", "415", "422"}),
         ("/v1/images/{image_id}", "get", {"401", "404", "503"}),
         ("/v1/images/{image_id}/events", "get", {"401", "404", "503"}),
         ("/v1/images/{image_id}/purge", "post", {"400", "401", "403", "404", "503"}),
@@ -185,10 +193,12 @@ def test_the_statuses_each_route_can_answer(
 
 OPEN_PATHS = {"/health", "/ready"}
 """Load balancers' probes: never a key."""
-KEY_IF_SENT = {"/metrics", *RENDER_ROUTES}
+KEY_IF_SENT = {"/metrics", *RENDER_ROUTES, *COMPAT_ROUTES}
 """No key needed (metrics unless configured; renders carry a signature), checked if sent."""
 ROLES = {
     "upload_image": "upload",
+    "create_upload": "upload",
+    "complete_upload": "upload",
     "add_variants": "upload",
     "add_analyses": "upload",
     "delete_image": "upload",
@@ -250,7 +260,7 @@ def test_render_routes_list_their_query_options(document: dict[str, Any]) -> Non
 
     assert query("/v1/render/{image_id}") == set(SHORT_NAMES) | {"sig"}
     assert query("/v1/render") == set(SHORT_NAMES) | {"sig", "url"}
-    assert query("/v1/render/{image_id}/{profile}") == {"sig"}
+    assert query("/v1/render/{image_id}/{profile}") == {"sig", "fmt", "dpr"}
     for path in RENDER_ROUTES:
         assert (
             document["paths"][path]["head"]["parameters"]

@@ -92,7 +92,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("auth")
     with receiving() as cdn:
         run = start_service(
-            root, signing_keys=[SIGNING_KEY], cdn_purge_base=cdn.url, outbox_interval_seconds=0.05
+            root,
+            signing_keys=[SIGNING_KEY],
+            cdn_purge_base=cdn.url,
+            outbox_interval_seconds=0.05,
+            # Unsigned compatible URLs: their signatures have tests of their own.
+            thumbor_allow_unsafe=True,
+            imgproxy_allow_insecure=True,
         )
         for service in run():
             ctx = service.runtime.ctx
@@ -155,6 +161,8 @@ class Route:
     query: str = ""
     request: Request = _nothing
     """Extra request arguments (a body)."""
+    path_value: str = ""
+    """What a `{path}` parameter stands for (the compatible URL grammars)."""
 
     @property
     def id(self) -> str:
@@ -174,9 +182,11 @@ class Route:
     def url(self, world: World) -> str:
         """The concrete path, with fresh targets made for this one call."""
         values = {
+            "path": self.path_value,
             "image_id": world.alice_image,
             "job_id": world.alice_job,
             "letter_id": world.letter,
+            "upload_id": MISSING_UPLOAD,
             "profile": "avatar",
             "name": self.name,
         }
@@ -185,7 +195,7 @@ class Route:
         if self.fresh and "{name}" in self.path:
             values["name"] = f"doomed_{time.monotonic_ns()}"
             profiles.put_profile(world.ctx, values["name"], {"width": 10})
-        path = self.path.format(**values) + self.query
+        path = self.path.format(**values).format(**values) + self.query
         return sign_url(path, SIGNING_KEY) if path.startswith("/v1/render/") else path
 
 
@@ -212,6 +222,7 @@ def _json(body: dict[str, Any]) -> Request:
 
 READ, UPLOAD, ADMIN = Role.READ, Role.UPLOAD, Role.ADMIN
 IMAGE_PATH = "/v1/images/{image_id}"
+MISSING_UPLOAD = "0190b7c2-0000-7000-8000-000000000000"
 
 ROUTES = [
     Route("GET", "/health", None, 200),
@@ -262,6 +273,24 @@ ROUTES = [
     Route("GET", "/jobs/{job_id}/download", READ, 200, scoped=True),
     Route("GET", "/v1/render/{image_id}", None, 200, scoped=True, query="?w=32"),
     Route("GET", "/v1/render/{image_id}/{profile}", None, 200, scoped=True),
+    Route("GET", "/thumbor/{path}", None, 200, scoped=True, path_value="unsafe/32x32/{image_id}"),
+    # Direct uploads need S3 storage: past the key check, this local-folder world says so.
+    Route(
+        "POST",
+        "/v1/uploads",
+        UPLOAD,
+        409,
+        request=_json({"filename": "a.png", "content_type": "image/png", "bytes": 9}),
+    ),
+    Route("POST", "/v1/uploads/{upload_id}/complete", UPLOAD, 409),
+    Route(
+        "GET",
+        "/imgproxy/{path}",
+        None,
+        200,
+        scoped=True,
+        path_value="insecure/rs:fit:32:32/plain/darkroom://{image_id}",
+    ),
     # Outside the OpenAPI document, open as well.
     Route("GET", "/openapi.json", None, 200),
     Route("GET", "/docs", None, 200),
@@ -277,9 +306,9 @@ def test_every_route_for_every_caller(world: World, route: Route, caller: str) -
     assert response.status_code == expected, response.text
     if expected == 401:
         assert response.headers["www-authenticate"].startswith("Bearer")
+    codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict"}
     if expected >= 400 and route.method != "HEAD":
-        code = {401: "unauthorized", 403: "forbidden", 404: "not_found"}[expected]
-        assert response.json()["error"]["code"] == code
+        assert response.json()["error"]["code"] == codes[expected]
 
 
 def test_the_table_covers_every_documented_operation(world: World) -> None:

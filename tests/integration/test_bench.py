@@ -30,10 +30,13 @@ def test_every_benchmark_runs_and_reports(tmp_path: Path) -> None:
         "## Imaging core vs bare libvips",
         "## Encoder efforts",
         "## Eager pipeline",
+        "## Eager pipeline on a cluster",
+        "## The reference job service's scenario",
         "## Large inputs",
         "## Memory after a burst",
         "## Analyzers",
-        "## On-demand render vs bare pyvips",
+        "## thumbor URLs: thumbor 7.8 and Darkroom",
+        "## On-demand render vs bare pyvips and thumbor",
     ):
         assert title in report, title
     (pipeline,) = [line for line in report.splitlines() if line.startswith("| darkroom |")]

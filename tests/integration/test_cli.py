@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from darkroom.cli import app
-from darkroom.settings import settings_table
+from darkroom.settings.table import settings_table
 
 runner = CliRunner()
 

@@ -310,8 +310,9 @@ def test_the_variants_of_an_upload_come_from_one_read_and_decode(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # One worker thread, so that the first message takes its siblings before any other
-    # message is handled; each of those then finds its variant done.
-    with contextmanager(start_service(tmp_path, workers=1))() as service:
+    # message is handled; each of those then finds its variant done. Without the upload's
+    # handoff, so that the worker reads and decodes (tests/integration/test_handoff.py).
+    with contextmanager(start_service(tmp_path, workers=1, upload_handoff_bytes=0))() as service:
         outside = {"crop": {"left": 0, "top": 0, "width": 5000, "height": 5000}}
         assert service.http.put("/v1/profiles/broken", json=outside).status_code == 200
         store = service.runtime.ctx.originals

@@ -17,7 +17,18 @@ from darkroom.api.errors import install_error_handlers
 from darkroom.api.methods import MethodsMiddleware
 from darkroom.api.observe import observed
 from darkroom.api.render_gate import RenderGate
-from darkroom.api.routes import dead_letters, health, images, jobs, logos, profiles, render
+from darkroom.api.routes import (
+    compat,
+    dead_letters,
+    health,
+    images,
+    jobs,
+    logos,
+    profiles,
+    render,
+    uploads,
+)
+from darkroom.console import app as console
 from darkroom.service.context import Context
 
 
@@ -86,6 +97,7 @@ def create_app(ctx: Context, *, lifespan: Lifespan = _no_lifespan) -> FastAPI:
     app = _build(lifespan_and_gate)
     app.state.ctx = ctx
     app.state.render_gate = gate
+    app.mount(console.PREFIX, console.create_console(ctx))  # pages, not part of the API
     return app
 
 
@@ -107,6 +119,6 @@ def _build(lifespan: Lifespan) -> DarkroomAPI:
     install_error_handlers(app)
     app.add_middleware(MethodsMiddleware)  # outermost: HEAD bodies are dropped after errors
     install_docs(app)
-    for module in (health, images, profiles, logos, jobs, dead_letters, render):
+    for module in (health, images, uploads, profiles, logos, jobs, dead_letters, render, compat):
         app.include_router(module.router)
     return app

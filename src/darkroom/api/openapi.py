@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from darkroom.api.request_bodies import MODELS
-from darkroom.api.schemas import ErrorBody
+from darkroom.contract import ErrorBody
 from darkroom.imaging import TransformSpec
 
 Responses = dict[int | str, dict[str, Any]]

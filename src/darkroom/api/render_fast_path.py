@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from darkroom.api.errors import darkroom_error_response, internal_error_response
-from darkroom.api.routes import render
+from darkroom.api.routes import compat, render
 from darkroom.errors import DarkroomError
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,10 @@ def match(scope: Scope) -> tuple[Handler, str] | None:
         path = path[len(root) :]
     if path == render.PREFIX:
         return render.render_remote, render.PREFIX
+    if path.startswith(compat.THUMBOR + "/"):
+        return compat.render_thumbor, f"{compat.THUMBOR}/{{path}}"
+    if path.startswith(compat.IMGPROXY + "/"):
+        return compat.render_imgproxy, f"{compat.IMGPROXY}/{{path}}"
     if not path.startswith(render.PREFIX + "/"):
         return None
     parts = path[len(render.PREFIX) + 1 :].split("/")

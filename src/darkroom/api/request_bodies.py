@@ -110,6 +110,18 @@ class UploadUrl(_UploadOptions):
     )
 
 
+class DirectUploadJson(_UploadOptions):
+    """A direct upload: what the client will PUT to the store, and what to make of it."""
+
+    content_type: str = Field(
+        min_length=1,
+        max_length=64,
+        description="The file's media type, e.g. `image/jpeg`; the PUT must send it.",
+    )
+    bytes: int = Field(ge=1, description="The file's exact size; the PUT must send exactly this.")
+    filename: str | None = Field(None, max_length=255, description="The file's name, for logs.")
+
+
 class UploadJson(RootModel[UploadData | UploadUrl]):
     """A JSON upload: exactly one of `data` (base64) or `url`."""
 
@@ -178,6 +190,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     AddAnalyses,
     LogoForm,
     JobRequest,
+    DirectUploadJson,
 )
 """Every request body model, for the OpenAPI components."""
 

@@ -13,7 +13,8 @@ import typer
 
 from darkroom.errors import DarkroomError
 from darkroom.runtime.logs import configure_logging
-from darkroom.settings import Settings, load_settings, settings_table
+from darkroom.settings import Settings, load_settings
+from darkroom.settings.table import settings_table
 
 if TYPE_CHECKING:
     from darkroom.service.context import Context

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# The state of images, variants and analyses is the wire contract's enum: one set of values.
+from darkroom.contract import Status as Status
 from darkroom.db.ids import new_id
 
 # Every constraint gets a predictable name, so migrations can address it on both backends
@@ -21,15 +22,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-class Status(StrEnum):
-    """Processing state shared by images and their variants."""
-
-    PENDING = "pending"
-    PROCESSING = "processing"
-    DONE = "done"
-    FAILED = "failed"
 
 
 def utcnow() -> datetime:
@@ -225,6 +217,26 @@ class Logo(_Timestamps, Base):
     height: Mapped[int] = mapped_column(sa.Integer)
     features: Mapped[int] = mapped_column(sa.Integer)
     """How many distinct features the logo has: the more, the surer a find."""
+
+
+class DirectUpload(Base):
+    """A direct upload: signed for a client to PUT its bytes to the store, then completed
+    into an image, or swept once expired."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    owner_id: Mapped[str | None] = mapped_column(sa.String(255))
+    object_key: Mapped[str] = mapped_column(sa.String(512))
+    filename: Mapped[str | None] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(64))
+    declared_bytes: Mapped[int] = mapped_column(sa.BigInteger)
+    request: Mapped[dict[str, Any]]
+    """What to make of the image: profiles, analyses, callback_url."""
+    image_id: Mapped[str | None] = mapped_column(sa.String(36))
+    """The image the upload became, once completed."""
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class DeadLetter(Base):

@@ -62,8 +62,36 @@ def shared_base(
 ) -> Base | None:
     """The base the shareable `specs` can all be made from, or None if sharing saves nothing
     (fewer than two of them) or would hold too much in memory."""
+    chosen = plan_base(data, specs, info)
+    return None if chosen is None else decode_base(data, info, chosen)
+
+
+@dataclass(frozen=True)
+class BasePlan:
+    """How a base will be decoded, read from the header alone."""
+
+    geometry: Plan
+    """The resize of the render that needs the most pixels."""
+    scale: float
+    size: Size
+    """The base's width and height."""
+    direct: bool
+    """Made by that render's own resize (exactly what it would decode from the bytes)."""
+    sizes: dict[tuple[Size, str], Size]
+
+    @property
+    def pixels(self) -> int:
+        """Pixels the base will hold."""
+        return self.size[0] * self.size[1]
+
+
+def plan_base(
+    data: bytes, specs: Sequence[TransformSpec], info: ImageInfo, *, minimum: int = 2
+) -> BasePlan | None:
+    """The base `shared_base` would decode for `specs`, or None if fewer than `minimum` of
+    them can share one or it would hold too much; nothing is decoded."""
     wanted = [spec for spec in specs if shareable(spec, info)]
-    if len(wanted) < 2:
+    if not wanted or len(wanted) < minimum:
         return None
     upright_w, upright_h = info.upright_size()
     sizes: dict[tuple[Size, str], Size] = {}
@@ -75,22 +103,36 @@ def shared_base(
     if min(scale, 1.0) ** 2 * upright_w * upright_h > BASE_MAX_PIXELS:
         return None
     geometry = plan(largest, info, animated=False)
+    if geometry.smart_crop is None and scale <= 1.0:
+        # The largest render's own resize, as it would make it from the bytes: that
+        # render is then exactly what it would have been, and the others derive from it.
+        size = _resized_size(data, info, geometry, sizes)
+        return BasePlan(geometry, scale, size, direct=True, sizes=sizes)
+    scale = min(scale, 1.0)
+    size = (math.ceil(upright_w * scale), math.ceil(upright_h * scale))
+    return BasePlan(geometry, scale, size, direct=False, sizes=sizes)
+
+
+def decode_base(data: bytes, info: ImageInfo, chosen: BasePlan) -> Base:
+    """Decode every pixel of `data` into the base `chosen` describes.
+
+    A damaged file fails here as it would in a render (`CorruptImage`).
+    """
     options: dict[str, Any] = {}
     if info.needs_colour_transform:
         options["output_profile"] = "srgb"
+    upright_w, upright_h = info.upright_size()
+    width, height = chosen.size
     with refusing(data, info.format, Stage.DECODE):
-        if geometry.smart_crop is None and scale <= 1.0:
-            # The largest render's own resize, as it would make it from the bytes: that
-            # render is then exactly what it would have been, and the others derive from it.
-            image = _direct(data, info, geometry, **options).copy_memory()
+        if chosen.direct:
+            image = _direct(data, info, chosen.geometry, **options).copy_memory()
             scale = max(image.width / upright_w, image.height / upright_h)
         else:
-            scale = min(scale, 1.0)
-            width, height = math.ceil(upright_w * scale), math.ceil(upright_h * scale)
             image = load.thumbnail(
                 data, info, width, all_frames=False, height=height, size="force", **options
             ).copy_memory()
-    return Base(image, scale, sizes)
+            scale = chosen.scale
+    return Base(image, scale, chosen.sizes)
 
 
 def from_base(base: Base, data: bytes, info: ImageInfo, geometry: Plan) -> pyvips.Image | None:

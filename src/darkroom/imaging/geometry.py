@@ -249,6 +249,18 @@ def face_window(
     )
 
 
+def focus_window(
+    point: tuple[float, float], frame: tuple[int, int], size: tuple[int, int]
+) -> tuple[int, int]:
+    """Top-left of a `size` cut of `frame` centred on `point` (fractions), kept inside it."""
+    cut_x = round(point[0] * frame[0] - size[0] / 2)
+    cut_y = round(point[1] * frame[1] - size[1] / 2)
+    return (
+        min(max(cut_x, 0), frame[0] - size[0]),
+        min(max(cut_y, 0), frame[1] - size[1]),
+    )
+
+
 def any_inside(boxes: Iterable[Box], source: tuple[int, int]) -> bool:
     """Whether any of `boxes` (in the source's pixels) shows in the source."""
     return any(clip_box(box, source) is not None for box in boxes)

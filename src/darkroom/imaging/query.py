@@ -89,6 +89,10 @@ def to_query(spec: TransformSpec) -> str:
     canonical = spec.canonical()
     if "watermark" in canonical:
         raise InvalidSpec("a spec with a watermark cannot be written as a URL query")
+    unwritable = sorted(field for field in canonical if field not in _FIELD_TO_SHORT)
+    if unwritable:
+        # The fields the thumbor and imgproxy grammars reach have no short query name.
+        raise InvalidSpec(f"a spec with {', '.join(unwritable)} cannot be written as a URL query")
     pairs = []
     for field, value in canonical.items():
         if field == "crop":

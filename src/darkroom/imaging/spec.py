@@ -23,6 +23,7 @@ from pydantic import (
 
 from darkroom.errors import InvalidSpec, field_problems
 from darkroom.imaging.colors import RGBA, Color
+from darkroom.imaging.spec_parts import Corners, Focus, Padding
 
 MAX_DIMENSION = 16383
 """The largest side any output format accepts (WebP's limit is the smallest)."""
@@ -177,6 +178,9 @@ class Watermark(_Model):
     )
     opacity: float = Field(0.5, gt=0, le=1, description="0 (invisible) to 1 (opaque).")
     margin: int = Field(16, ge=0, le=1000, description="Distance from the edges, in CSS px.")
+    margin_y: int | None = Field(
+        None, ge=0, le=1000, description="Distance from the top or bottom edge (default: margin)."
+    )
     size: float = Field(
         0.25, gt=0, le=1, description="Image mark width as a fraction of the result's width."
     )
@@ -217,6 +221,9 @@ class TransformSpec(_Model):
     auto_orient: bool = Field(True, description="Apply, then clear, the EXIF orientation.")
     blur: float | None = Field(None, ge=0.3, le=100, description="Gaussian blur sigma.")
     sharpen: float | None = Field(None, ge=0.3, le=10, description="Sharpening sigma.")
+    sharpen_amount: float | None = Field(
+        None, gt=0, le=10, description="Sharpening strength (libvips m2; default 3)."
+    )
     background: Color | None = Field(
         None, description="Colour for padding and for flattening alpha (default white)."
     )
@@ -239,6 +246,14 @@ class TransformSpec(_Model):
             "format with alpha (png, webp, avif, tiff) and a still image."
         ),
     )
+    focus: Focus | None = Field(
+        None, description="fit=cover keeps this point of the source in the middle of its cut."
+    )
+    grayscale: bool = Field(False, description="Turn the result to shades of grey.")
+    padding: Padding | None = Field(
+        None, description="Space added around the result, in the background colour."
+    )
+    corners: Corners | None = Field(None, description="Round the result's corners.")
 
     @field_validator("rotate")
     @classmethod
@@ -300,6 +315,16 @@ def _gravity_applies(spec: TransformSpec) -> str | None:
     return None
 
 
+def _focus_applies(spec: TransformSpec) -> str | None:
+    if spec.focus is not None and spec.fit is not Fit.COVER:
+        return f"focus chooses the cut of fit=cover, not fit={spec.fit}"
+    if spec.focus is not None and spec.gravity is not Gravity.CENTRE:
+        return "give either focus or gravity, not both"
+    if spec.sharpen_amount is not None and spec.sharpen is None:
+        return "sharpen_amount needs sharpen (the sigma)"
+    return None
+
+
 def _encoder_options_apply(spec: TransformSpec) -> str | None:
     fmt = spec.format
     if fmt in NEGOTIATED_FORMATS:
@@ -353,6 +378,7 @@ def _detections_fit(spec: TransformSpec) -> str | None:
 _COMBINATION_CHECKS = (
     _needs_both_sides,
     _gravity_applies,
+    _focus_applies,
     _encoder_options_apply,
     _fits_output_limits,
     _detections_fit,

@@ -10,9 +10,17 @@ from dataclasses import dataclass
 
 import pyvips
 
+from darkroom.imaging import edges
 from darkroom.imaging import redact as redaction
 from darkroom.imaging.colors import RGBA
-from darkroom.imaging.geometry import SMART_CROPS, Box, Plan, face_window, gravity_offset
+from darkroom.imaging.geometry import (
+    SMART_CROPS,
+    Box,
+    Plan,
+    face_window,
+    focus_window,
+    gravity_offset,
+)
 from darkroom.imaging.spec import Fit, Gravity, TransformSpec
 from darkroom.imaging.watermark import Watermarker
 
@@ -84,6 +92,8 @@ def cut_to_box(image: pyvips.Image, ctx: Context) -> pyvips.Image:
 
 def _window(image: pyvips.Image, ctx: Context, box: tuple[int, int]) -> tuple[int, int]:
     frame = (int(image.width), int(image.height))
+    if ctx.spec.focus is not None:
+        return focus_window((ctx.spec.focus.x, ctx.spec.focus.y), frame, box)
     gravity = ctx.plan.gravity
     if gravity in SMART_CROPS:
         # Only when the decoder had to keep the whole frame (see `plan`). libvips tells
@@ -148,7 +158,42 @@ def sharpen(image: pyvips.Image, ctx: Context) -> pyvips.Image:
     sigma = ctx.spec.sharpen
     if sigma is None:
         return image
-    return image.sharpen(sigma=sigma * ctx.spec.dpr)
+    if ctx.spec.sharpen_amount is None:
+        return image.sharpen(sigma=sigma * ctx.spec.dpr)
+    return image.sharpen(sigma=sigma * ctx.spec.dpr, m2=ctx.spec.sharpen_amount)
+
+
+def grayscale(image: pyvips.Image, ctx: Context) -> pyvips.Image:
+    """Shades of grey, kept as three equal sRGB bands for the steps and encoders after it."""
+    if not ctx.spec.grayscale:
+        return image
+    return image.colourspace("b-w").colourspace("srgb")
+
+
+def round_corners(image: pyvips.Image, ctx: Context) -> pyvips.Image:
+    """Cut the corners on an ellipse, leaving them transparent or in a colour."""
+    corners = ctx.spec.corners
+    if corners is None:
+        return image
+    rx = round(corners.radius * ctx.spec.dpr)
+    ry = round((corners.radius_y or corners.radius) * ctx.spec.dpr)
+    colour = corners.color
+    if colour is None and not ctx.keep_alpha:
+        colour = ctx.canvas
+    return edges.round_corners(image, (rx, ry), colour, ctx.keep_alpha)
+
+
+def pad(image: pyvips.Image, ctx: Context) -> pyvips.Image:
+    """Add the spec's padding around the result, in the canvas colour."""
+    padding = ctx.spec.padding
+    if padding is None:
+        return image
+    sides = (padding.top, padding.right, padding.bottom, padding.left)
+    scaled = (round(side * ctx.spec.dpr) for side in sides)
+    top, right, bottom, left = scaled
+    if not image.hasalpha() and ctx.keep_alpha and not ctx.canvas.opaque:
+        image = image.bandjoin_const([255])
+    return edges.pad(image, (top, right, bottom, left), ctx.canvas)
 
 
 def watermark(image: pyvips.Image, ctx: Context) -> pyvips.Image:
@@ -168,6 +213,9 @@ FRAME_STEPS: tuple[Step, ...] = (
     mirror,
     blur,
     sharpen,
+    grayscale,
+    round_corners,
+    pad,
     watermark,
     to_srgb8,
 )

@@ -34,14 +34,15 @@ class Watermarker:
 
     def apply(self, image: pyvips.Image) -> pyvips.Image:
         """`image` with the mark composited over it; an opaque image stays opaque."""
-        margin = round(self._mark.margin * self._dpr)
-        if image.width <= 2 * margin or image.height <= 2 * margin:
-            margin = 0
-        area = (image.width - 2 * margin, image.height - 2 * margin)
+        margin_x = round(self._mark.margin * self._dpr)
+        margin_y = round(_or(self._mark.margin_y, self._mark.margin) * self._dpr)
+        if image.width <= 2 * margin_x or image.height <= 2 * margin_y:
+            margin_x = margin_y = 0
+        area = (image.width - 2 * margin_x, image.height - 2 * margin_y)
         overlay = self._overlay(area)
         x, y = gravity_offset(self._mark.position, area, (overlay.width, overlay.height))
         had_alpha = image.hasalpha()
-        result = image.composite2(overlay, "over", x=x + margin, y=y + margin)
+        result = image.composite2(overlay, "over", x=x + margin_x, y=y + margin_y)
         if not had_alpha:
             result = result.extract_band(0, n=image.bands)
         return result.cast("uchar")
@@ -95,6 +96,10 @@ class Watermarker:
         alpha = (mask * (self._mark.opacity * colour.a / 255)).cast("uchar")
         ink = mask.new_from_image(list(colour[:3])).copy(interpretation="srgb")
         return ink.bandjoin(alpha)
+
+
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value
 
 
 @contextmanager

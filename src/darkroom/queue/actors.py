@@ -8,9 +8,10 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.common import dq_name
 
-from darkroom.errors import BrokerUnavailable
+from darkroom.errors import BrokerUnavailable, NotFound
 from darkroom.queue.broker import ANALYSIS_QUEUES, DISPATCH, QUEUES, TRANSFORM
-from darkroom.service import analyses, variants
+from darkroom.queue.waiting import waited_seconds
+from darkroom.service import analyses, grants, variants
 from darkroom.service.context import Context
 
 
@@ -20,16 +21,22 @@ class DramatiqQueue:
     def __init__(self, broker: dramatiq.Broker, ctx: Context, *, prefix: str = "") -> None:
         self.broker = broker
         self.queue_names = {name: f"{prefix}{name}" for name in QUEUES}
+        self._ctx = ctx
 
         def dispatch(image_id: str) -> None:
             variants.dispatch(ctx, image_id)
             analyses.dispatch(ctx, image_id)
 
-        def transform(variant_id: str) -> None:
-            variants.process(ctx, variant_id)
+        # `grant`: presigned URLs for a worker without storage credentials (service.grants).
+        def transform(variant_id: str, grant: dict[str, Any] | None = None) -> None:
+            granted = grants.bound(ctx, grant)
+            if granted is not None:
+                variants.process(granted, variant_id, waited=waited_seconds())
 
-        def analyze(analysis_id: str) -> None:
-            analyses.process(ctx, analysis_id)
+        def analyze(analysis_id: str, grant: dict[str, Any] | None = None) -> None:
+            granted = grants.bound(ctx, grant)
+            if granted is not None:
+                analyses.process(granted, analysis_id, waited=waited_seconds())
 
         self._dispatch = dramatiq.actor(
             broker=broker, actor_name=f"{prefix}dispatch", queue_name=self.queue_names[DISPATCH]
@@ -49,15 +56,37 @@ class DramatiqQueue:
 
     def dispatch(self, image_id: str) -> None:
         """Enqueue the fan-out of an image's variants."""
-        self._send(self._dispatch, image_id, 0.0)
+        self._send(self._dispatch, (image_id,), 0.0)
 
-    def transform(self, variant_id: str, *, delay: float = 0.0) -> None:
-        """Enqueue the rendering of one variant, optionally delayed."""
-        self._send(self._transform, variant_id, delay)
+    def transform(
+        self, variant_id: str, *, delay: float = 0.0, grant: dict[str, Any] | None = None
+    ) -> None:
+        """Enqueue the rendering of one variant, optionally delayed, with presigned URLs
+        (the given ones, or fresh ones when the deployment uses them)."""
+        if grant is None and grants.enabled(self._ctx):
+            try:
+                grant = grants.for_variant(self._ctx, variant_id)
+            except NotFound:
+                return  # deleted with its image: nothing left to do
+        self._send(self._transform, (variant_id, grant) if grant else (variant_id,), delay)
 
-    def analyze(self, analysis: str, analysis_id: str, *, delay: float = 0.0) -> None:
-        """Enqueue one analysis on its analyzer's queue, optionally delayed."""
-        self._send(self._analyzers[analysis], analysis_id, delay)
+    def analyze(
+        self,
+        analysis: str,
+        analysis_id: str,
+        *,
+        delay: float = 0.0,
+        grant: dict[str, Any] | None = None,
+    ) -> None:
+        """Enqueue one analysis on its analyzer's queue, optionally delayed (URLs as for
+        `transform`)."""
+        if grant is None and grants.enabled(self._ctx):
+            try:
+                grant = grants.for_analysis(self._ctx, analysis_id)
+            except NotFound:
+                return
+        args = (analysis_id, grant) if grant else (analysis_id,)
+        self._send(self._analyzers[analysis], args, delay)
 
     def ping(self) -> None:
         """Raise BrokerUnavailable unless the broker answers (the in-memory one always does)."""
@@ -87,8 +116,8 @@ class DramatiqQueue:
         # Redis keeps each queue as a list of message ids under the broker's namespace.
         return sum(int(broker.client.llen(f"{broker.namespace}:{q}")) for q in (queue, delayed))
 
-    def _send(self, actor: dramatiq.Actor[..., None], argument: str, delay: float) -> None:
+    def _send(self, actor: dramatiq.Actor[..., None], args: tuple[Any, ...], delay: float) -> None:
         try:
-            actor.send_with_options(args=(argument,), delay=int(delay * 1000) or None)
+            actor.send_with_options(args=args, delay=int(delay * 1000) or None)
         except dramatiq.errors.ConnectionError as exc:
             raise BrokerUnavailable(f"The message broker is unreachable: {exc}") from exc

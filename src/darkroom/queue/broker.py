@@ -11,6 +11,7 @@ from dramatiq.middleware import Retries
 from darkroom.analysis.registry import ANALYSES
 from darkroom.errors import ConfigurationError
 from darkroom.queue.middleware import PolicyRetries
+from darkroom.queue.waiting import QueueWait
 from darkroom.retry import DEFAULT_POLICY, RetryPolicy
 
 DISPATCH = "dispatch"
@@ -37,6 +38,7 @@ def make_broker(url: str, *, policy: RetryPolicy = DEFAULT_POLICY) -> dramatiq.B
         if isinstance(middleware, Retries):
             broker.middleware.remove(middleware)
     broker.add_middleware(PolicyRetries(policy))
+    broker.add_middleware(QueueWait())
     return broker
 
 

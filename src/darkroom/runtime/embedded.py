@@ -17,6 +17,7 @@ from darkroom.runtime.allocator import idle_trimmer
 from darkroom.runtime.sweeper import Sweeper
 from darkroom.runtime.wiring import wire
 from darkroom.service import analyses, variants
+from darkroom.service.handoff import Handoff
 from darkroom.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,10 @@ class Embedded:
         self.settings = settings
         self.wired = wire(settings, retry=retry)
         self.ctx = self.wired.ctx
+        if settings.broker_url.startswith("memory:") and settings.upload_handoff_bytes:
+            # Every variant message is consumed in this process: uploads can hand over
+            # the decode their verification made (`service.handoff`).
+            self.ctx.handoff = Handoff(settings.upload_handoff_bytes)
         # A short consumer poll keeps shutdown prompt; polling an in-memory queue is free.
         self.worker = dramatiq.Worker(
             self.wired.broker, worker_threads=settings.workers, worker_timeout=100

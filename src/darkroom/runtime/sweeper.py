@@ -1,5 +1,5 @@
 """The sweeper: what killed writes left in object storage is removed, at start and then
-every few minutes, from `serve` and every worker.
+every few minutes, from `serve` and every worker; so are expired direct uploads.
 
 A process killed during a write leaves a temp file beside the target on local storage, or
 an incomplete multipart upload on S3: never listed or served, but taking space until
@@ -11,11 +11,12 @@ bounded well below that.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 from darkroom.errors import DarkroomError
 from darkroom.queue.periodic import Periodic
+from darkroom.service import uploads
 from darkroom.service.context import Context
 from darkroom.storage import ObjectStore
 
@@ -49,15 +50,24 @@ class Sweeper(Periodic):
         stores: Iterable[ObjectStore],
         older_than: timedelta,
         interval: float = SWEEP_INTERVAL_SECONDS,
+        expired: Callable[[], int] | None = None,
     ) -> None:
         self.stores = distinct_stores(stores)
         self.older_than = older_than
+        # Forgets expired direct uploads with their objects; returns how many.
+        self.expired = expired
         super().__init__("sweeper", interval, self.sweep)
 
     @classmethod
     def for_context(cls, ctx: Context, interval: float = SWEEP_INTERVAL_SECONDS) -> Sweeper:
-        """The sweeper of the context's stores, sparing writes younger than a lease."""
-        return cls((ctx.originals, ctx.outputs), ctx.lease, interval)
+        """The sweeper of the context's stores and direct uploads, sparing writes younger
+        than a lease."""
+        return cls(
+            (ctx.originals, ctx.outputs),
+            ctx.lease,
+            interval,
+            expired=lambda: uploads.sweep_expired(ctx, ctx.lease),
+        )
 
     def sweep(self) -> int:
         """One pass over every store; how many leftovers were removed in all."""
@@ -77,6 +87,11 @@ class Sweeper(Periodic):
                     extra={"removed": removed},
                 )
             total += removed
+        if self.expired is not None:
+            try:
+                total += self.expired()
+            except DarkroomError as exc:
+                log.warning("could not sweep expired direct uploads: %s", exc.message)
         return total
 
     def _run(self) -> None:

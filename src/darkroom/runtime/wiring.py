@@ -12,7 +12,7 @@ from darkroom.errors import ConfigurationError
 from darkroom.queue.actors import DramatiqQueue
 from darkroom.queue.broker import make_broker
 from darkroom.retry import DEFAULT_POLICY, RetryPolicy
-from darkroom.service import profiles
+from darkroom.service import grants, profiles
 from darkroom.service.context import Context, build_context
 from darkroom.settings import Settings
 
@@ -84,6 +84,11 @@ def wire(
     if shared_broker is not None and settings.broker_url.startswith("memory:"):
         raise ConfigurationError(shared_broker)
     ctx = open_context(settings, retry=retry)
+    try:
+        grants.check(ctx)
+    except BaseException:
+        ctx.engine.dispose()
+        raise
     broker = make_broker(settings.broker_url, policy=retry)
     queue = DramatiqQueue(broker, ctx, prefix=settings.queue_prefix)
     ctx.queue = queue

@@ -19,6 +19,7 @@ from darkroom.queue.reconciler import Reconciler
 from darkroom.runtime.allocator import idle_trimmer
 from darkroom.runtime.sweeper import Sweeper
 from darkroom.runtime.wiring import SHARED_BROKER, wire
+from darkroom.service import grants
 from darkroom.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,10 @@ class WorkerProcess:
         self.worker = dramatiq.Worker(
             self.wired.broker, queues=self.queue_names, worker_threads=threads
         )
+        # A worker without storage credentials works from the presigned URLs in its
+        # messages; reconciling (which signs URLs) and sweeping belong to processes that
+        # hold the credentials.
+        self.credentialed = grants.holds_credentials(self.ctx)
         self.reconciler = Reconciler.for_settings(self.ctx, settings)
         self.outbox = OutboxSender(self.ctx)
         self.sweeper = Sweeper.for_context(self.ctx)
@@ -73,9 +78,15 @@ class WorkerProcess:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self._stop.set())
         self.worker.start()
-        self.reconciler.start()
+        if self.credentialed:
+            self.reconciler.start()
+            self.sweeper.start()
+        else:
+            log.info(
+                "no storage credentials: working from the presigned URLs in messages; the "
+                "reconciler and sweeper run in the processes that hold credentials"
+            )
         self.outbox.start()
-        self.sweeper.start()
         if self.trimmer is not None:
             self.trimmer.start()
         log.info("worker consuming %s", ", ".join(sorted(self.queue_names)))

@@ -22,7 +22,7 @@ from darkroom.db.repo import images as image_rows
 from darkroom.db.schema import ImageAnalysis, Status, utcnow
 from darkroom.errors import NotFound
 from darkroom.retry import GiveUp, Retry, describe
-from darkroom.service import logos
+from darkroom.service import logos, variants
 from darkroom.service.completion import record_completion
 from darkroom.service.context import Context
 from darkroom.service.dto import AnalysisRecord, ImageRecord
@@ -115,8 +115,11 @@ def dispatch(ctx: Context, image_id: str) -> int:
     return len(pending)
 
 
-def process(ctx: Context, analysis_id: str) -> Outcome:
-    """Claim the analysis, run it on the original, record the result; classify failures."""
+def process(ctx: Context, analysis_id: str, *, waited: float | None = None) -> Outcome:
+    """Claim the analysis, run it on the original, record the result; classify failures.
+
+    A message that `waited` in its queue past the job TTL fails the analysis instead.
+    """
     started = time.perf_counter()
     try:
         with transaction(ctx.sessions) as session:
@@ -127,8 +130,13 @@ def process(ctx: Context, analysis_id: str) -> Outcome:
     if claimed is None:
         return Outcome(analysis_id, None)
     name = claimed.analysis
-    with ctx.metrics.analysis_seconds.labels(analysis=name).time():
-        outcome = _run(ctx, claimed)
+    late = variants.expired(ctx, waited, f"{name} analysis")
+    if late is not None:
+        ctx.metrics.jobs_expired.labels(kind="analysis").inc()
+        outcome = _failed(ctx, claimed, late)
+    else:
+        with ctx.metrics.analysis_seconds.labels(analysis=name).time():
+            outcome = _run(ctx, claimed)
     ctx.metrics.analyses.labels(analysis=name, outcome=outcome.label).inc()
     log.info(
         "analysis %s",

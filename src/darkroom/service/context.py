@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
@@ -19,6 +19,7 @@ from darkroom.imaging import Limits
 from darkroom.imaging.encode import DEFAULT_ENCODING, Encoding
 from darkroom.retry import DEFAULT_POLICY, RetryPolicy
 from darkroom.service import ratelimit
+from darkroom.service.handoff import Handoff
 from darkroom.service.metrics import QueueDepthCollector, WorkMetrics, build_registry
 from darkroom.service.ratelimit import Buckets
 from darkroom.service.source_cache import SourceCache
@@ -33,12 +34,23 @@ class TaskQueue(Protocol):
         """Ask for one transform message per pending variant of the image."""
         ...
 
-    def transform(self, variant_id: str, *, delay: float = 0.0) -> None:
-        """Ask for the variant to be rendered, `delay` seconds from now."""
+    def transform(
+        self, variant_id: str, *, delay: float = 0.0, grant: dict[str, Any] | None = None
+    ) -> None:
+        """Ask for the variant to be rendered, `delay` seconds from now; with the presigned
+        URLs of `grant` (`service.grants`), or fresh ones when the deployment uses them."""
         ...
 
-    def analyze(self, analysis: str, analysis_id: str, *, delay: float = 0.0) -> None:
-        """Ask for the analysis to run on its own queue, `delay` seconds from now."""
+    def analyze(
+        self,
+        analysis: str,
+        analysis_id: str,
+        *,
+        delay: float = 0.0,
+        grant: dict[str, Any] | None = None,
+    ) -> None:
+        """Ask for the analysis to run on its own queue, `delay` seconds from now (`grant`
+        as for `transform`)."""
         ...
 
     def ping(self) -> None:
@@ -67,11 +79,14 @@ class Context:
     """Originals kept in memory for on-demand renders (per process)."""
     queue: TaskQueue | None = field(default=None)
     retry: RetryPolicy = DEFAULT_POLICY
+    """When failed work is retried; tests inject a faster schedule."""
     rate_limits: Buckets | None = None
+    """Token buckets per API key or client address; None when rate limiting is off."""
     encoding: Encoding = DEFAULT_ENCODING
     """The encoder efforts every render of this process uses."""
-    """Token buckets per API key or client address; None when rate limiting is off."""
-    """When failed work is retried; tests inject a faster schedule."""
+    handoff: Handoff | None = None
+    """Decoded uploads for this process's own workers; None when its variants are rendered
+    elsewhere (see `service.handoff`)."""
 
     @property
     def lease(self) -> timedelta:

@@ -14,11 +14,14 @@ from darkroom.db.repo import images as image_rows
 from darkroom.db.schema import Image, Status
 from darkroom.errors import Conflict, DarkroomError, InvalidRequest, NotFound
 from darkroom.fetch import fetch
-from darkroom.imaging import ImageInfo, TransformSpec, verify
+from darkroom.imaging import ImageInfo, TransformSpec, probe, verify
+from darkroom.imaging.base import decode_base, plan_base
 from darkroom.imaging.formats import TRAITS
+from darkroom.imaging.verify import verified_by_decoding
 from darkroom.service import analyses, profiles, purge, render, webhooks
 from darkroom.service.context import Context
 from darkroom.service.dto import ImageRecord, Page, VariantRecord
+from darkroom.service.handoff import Decoded, pixel_bytes
 from darkroom.storage import original_key
 
 log = logging.getLogger(__name__)
@@ -76,6 +79,11 @@ def _check_callback(ctx: Context, request: Upload) -> None:
         webhooks.check_callback_url(ctx, request.callback_url)
 
 
+def replay(ctx: Context, request: Upload) -> Accepted | None:
+    """The image an earlier request with the same Idempotency-Key created, if any."""
+    return _replay(ctx, request)
+
+
 def _replay(ctx: Context, request: Upload) -> Accepted | None:
     """The image an earlier request with the same Idempotency-Key created, if any."""
     if not request.idempotency_key:
@@ -102,7 +110,7 @@ def create(
     analysis_names: Sequence[str] = (),
 ) -> Accepted:
     """Store the original once (content-addressed), insert the rows, enqueue dispatch."""
-    info = verify(data, ctx.limits)
+    info, decoded = _verified(ctx, data, specs)
     sha256 = hashlib.sha256(data).hexdigest()
     key = original_key(sha256, TRAITS[info.format].extension)
     variants = [image_rows.NewVariant(n, s.canonical(), s.spec_hash) for n, s in specs.items()]
@@ -142,8 +150,28 @@ def create(
             "analyses": [a.analysis for a in image.analyses],
         },
     )
+    if decoded is not None and ctx.handoff is not None:
+        ctx.handoff.put(key, decoded)
     enqueue_dispatch(ctx, image.id)
     return Accepted(image, created=True)
+
+
+def _verified(
+    ctx: Context, data: bytes, specs: dict[str, TransformSpec]
+) -> tuple[ImageInfo, Decoded | None]:
+    """Verify an upload; by decoding the base its variants share when this process's
+    own workers will render them (`service.handoff`), and there is room to keep it."""
+    info = probe(data, ctx.limits)
+    if ctx.handoff is None or not verified_by_decoding(info):
+        return verify(data, ctx.limits, info=info), None
+    chosen = plan_base(data, list(specs.values()), info, minimum=1)
+    if chosen is None:
+        return verify(data, ctx.limits, info=info), None
+    bands = 4 if info.has_alpha else 3
+    if not ctx.handoff.has_room(len(data) + pixel_bytes(chosen.pixels, bands)):
+        ctx.metrics.handoffs.labels(outcome="no_room").inc()
+        return verify(data, ctx.limits, info=info), None
+    return info, Decoded(data, info, decode_base(data, info, chosen))
 
 
 def _insert(
@@ -214,11 +242,17 @@ def list_page(
     status: Status | None,
     limit: int,
     cursor: str | None,
+    profile: str | None = None,
 ) -> Page[ImageRecord]:
-    """A page of images, newest first."""
+    """A page of images, newest first; with `profile`, only those with its variant."""
     with transaction(ctx.sessions) as session:
         page = image_rows.list_images(
-            session, owner_id=owner_id, status=status, limit=limit, cursor=cursor
+            session,
+            owner_id=owner_id,
+            status=status,
+            profile=profile,
+            limit=limit,
+            cursor=cursor,
         )
         return Page([ImageRecord.of(i) for i in page.items], page.next_cursor)
 

@@ -3,7 +3,6 @@ per-process counters of transforms, renders, HTTP requests and outbox deliveries
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -76,7 +75,8 @@ class WorkMetrics:
         )
         self.transform_seconds = Histogram(
             "darkroom_transform_seconds",
-            "Wall time of one transform attempt.",
+            "Wall time of one transform attempt, from its claim to its result (variants "
+            "claimed together count from the same start).",
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
             registry=registry,
         )
@@ -94,6 +94,20 @@ class WorkMetrics:
             registry=registry,
         )
         self.uploads = Counter("darkroom_uploads", "Images accepted by the API.", registry=registry)
+        self.jobs_expired = Counter(
+            "darkroom_jobs_expired",
+            "Variants and analyses failed because their message waited in the queue past "
+            "DARKROOM_JOB_TTL_SECONDS, by kind (transform, analysis).",
+            ["kind"],
+            registry=registry,
+        )
+        self.handoffs = Counter(
+            "darkroom_upload_handoffs",
+            "Uploads whose verification decode was handed to this process's workers: "
+            "used by a worker, or not kept for lack of room (DARKROOM_UPLOAD_HANDOFF_BYTES).",
+            ["outcome"],
+            registry=registry,
+        )
         self.transforms_in_flight = Gauge(
             "darkroom_transforms_in_flight", "Transforms running now.", registry=registry
         )
@@ -130,15 +144,13 @@ class WorkMetrics:
         )
 
     @contextmanager
-    def timing(self) -> Iterator[None]:
-        """Observe the duration of the block as one transform, counted in flight meanwhile."""
-        start = time.perf_counter()
-        self.transforms_in_flight.inc()
+    def in_flight(self, count: int) -> Iterator[None]:
+        """Count `count` transforms in flight during the block."""
+        self.transforms_in_flight.inc(count)
         try:
             yield
         finally:
-            self.transforms_in_flight.dec()
-            self.transform_seconds.observe(time.perf_counter() - start)
+            self.transforms_in_flight.dec(count)
 
 
 def build_registry(sessions: sessionmaker[Session]) -> tuple[CollectorRegistry, WorkMetrics]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 
@@ -26,6 +27,10 @@ from darkroom.service.source_cache import Source
 from darkroom.storage import cache_key, remote_source_key
 
 _FORMAT_OF_MIME = {traits.mime_type: fmt for fmt, traits in TRAITS.items()}
+
+SpecFor = Callable[[tuple[int, int]], TransformSpec]
+"""A spec that depends on the source's upright (width, height), as the compatible URL
+grammars' sizes do (thumbor's adaptive-fit-in, imgproxy's rt:auto); worked out at planning."""
 EVICTION_BATCH = 200
 
 
@@ -79,12 +84,19 @@ _facts_lock = threading.Lock()
 
 
 def plan_stored(
-    ctx: Context, image_id: str, spec: TransformSpec, accept: str, *, owner: str | None = None
+    ctx: Context,
+    image_id: str,
+    spec: TransformSpec | SpecFor,
+    accept: str,
+    *,
+    owner: str | None = None,
 ) -> Plan:
     """The plan for rendering a stored image; NotFound if there is no such image (of owner)."""
     facts = _image_facts(ctx, image_id)
     if owner is not None and facts.owner_id != owner:
         raise NotFound(f"Image {image_id} not found.")
+    if not isinstance(spec, TransformSpec):
+        spec = spec((facts.width, facts.height))
     vision.check(ctx, spec)
     fmt = output_format_for(
         spec, facts.source, accept, has_alpha=facts.has_alpha, animated=facts.animated
@@ -127,7 +139,7 @@ def _image_facts(ctx: Context, image_id: str) -> _Facts:
     return facts
 
 
-def plan_remote(ctx: Context, url: str, spec: TransformSpec, accept: str) -> Plan:
+def plan_remote(ctx: Context, url: str, spec: TransformSpec | SpecFor, accept: str) -> Plan:
     """The plan for rendering a remote source (fetched once, then cached like an original)."""
     _remote_policy(ctx)  # refuse early when remote sources are off
     digest = hashlib.sha256(url.encode("utf-8")).hexdigest()
@@ -135,6 +147,8 @@ def plan_remote(ctx: Context, url: str, spec: TransformSpec, accept: str) -> Pla
     # The header decides the output format (auto, original) and the lane; the source is
     # fetched once and cached, so the render itself reads it from there.
     info = probe(_remote_source(ctx, url, scope), ctx.limits)
+    if not isinstance(spec, TransformSpec):
+        spec = spec(info.upright_size())
     vision.check(ctx, spec)
     fmt = output_format_for(
         spec, info.format, accept, has_alpha=info.has_alpha, animated=info.animated
@@ -143,6 +157,22 @@ def plan_remote(ctx: Context, url: str, spec: TransformSpec, accept: str) -> Pla
     frames = info.frames if info.animated and TRAITS[fmt].animation else 1
     cost = render_cost(resolved, info.upright_size(), source=info.format, output=fmt, frames=frames)
     return _plan(scope, None, url, resolved, digest, spec, is_heavy(cost))
+
+
+def source_bytes(
+    ctx: Context, image_id: str | None, url: str | None, *, owner: str | None
+) -> bytes:
+    """The bytes of a stored image's original or of an allow-listed remote image (a
+    watermark named in a URL): read like a render's source, with the same checks."""
+    if image_id is not None:
+        facts = _image_facts(ctx, image_id)
+        if owner is not None and facts.owner_id != owner:
+            raise NotFound(f"Image {image_id} not found.")
+        return _stored_original(ctx, facts.original_key)[0]
+    assert url is not None
+    _remote_policy(ctx)
+    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()
+    return _remote_source(ctx, url, f"remote-{digest[:40]}")
 
 
 def cached(ctx: Context, plan: Plan) -> Rendition | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -14,7 +15,7 @@ from darkroom.db.repo import dead_letters as dead_letter_rows
 from darkroom.db.repo import images as image_rows
 from darkroom.db.repo import variants as variant_rows
 from darkroom.db.schema import ImageVariant, Status, utcnow
-from darkroom.errors import NotFound
+from darkroom.errors import JobExpired, NotFound
 from darkroom.imaging import ImageInfo, Rendered, TransformSpec, probe, render
 from darkroom.imaging.base import Base, shared_base
 from darkroom.imaging.budget import Budget
@@ -23,6 +24,7 @@ from darkroom.retry import GiveUp, Retry, describe
 from darkroom.service import purge, vision
 from darkroom.service.completion import record_completion
 from darkroom.service.context import Context
+from darkroom.settings import usable_cpus
 from darkroom.storage import variant_key
 
 log = logging.getLogger(__name__)
@@ -48,7 +50,12 @@ class Outcome:
 
 
 def dispatch(ctx: Context, image_id: str) -> int:
-    """Enqueue one transform per pending variant of the image; returns how many."""
+    """Enqueue the work on the image's due variants; returns how many are due.
+
+    One message stands for all of them: its worker claims the others with its own
+    (`process`) and makes them from one decode. A message each would let two workers
+    split an image between them and decode it twice.
+    """
     now = utcnow()
     with transaction(ctx.sessions) as session:
         variants = image_rows.get_image(session, image_id).variants
@@ -58,74 +65,108 @@ def dispatch(ctx: Context, image_id: str) -> int:
         for v in variants
         if v.status is Status.PENDING and (v.next_attempt_at is None or v.next_attempt_at <= now)
     ]
-    for variant_id in pending:
-        ctx.tasks().transform(variant_id)
+    if pending:
+        ctx.tasks().transform(pending[0])
     return len(pending)
 
 
-def process(ctx: Context, variant_id: str) -> Outcome:
+def process(ctx: Context, variant_id: str, *, waited: float | None = None) -> Outcome:
     """Claim the variant, render it, store it and record the result; classify failures.
 
     Its image's other variants that are due are claimed with it and made from the same
-    decode of the original (each still recorded, retried and dead-lettered on its own;
-    their own messages then find them taken or done). A redelivered or duplicated message
-    finds the variant taken or done and does nothing; a render that already reached
-    storage is not repeated (the key is deterministic).
+    decode of the original, each still recorded, retried and dead-lettered on its own. A
+    redelivered or duplicated message finds the variant taken or done, and then works only
+    on whatever else of the image is due; a render that already reached storage is not
+    repeated (the key is deterministic). A message that `waited` in its queue past the job
+    TTL fails what it claimed instead (see `expired`): work hours late helps no one.
     """
     started = time.perf_counter()
-    with ctx.metrics.timing():
-        try:
-            with transaction(ctx.sessions) as session:
-                claimed = variant_rows.claim_variant(session, variant_id, lease=ctx.lease)
-            siblings = [] if claimed is None else _claim_siblings(ctx, claimed)
-        except NotFound:
-            log.info("variant %s no longer exists (image deleted)", variant_id)
-            claimed = None
-        if claimed is None:
-            outcome = Outcome(variant_id, None)
-            ctx.metrics.transforms.labels(outcome=outcome.label).inc()
-            return outcome
-        outcomes = _render_group(ctx, [claimed, *siblings], started)
+    try:
+        with transaction(ctx.sessions) as session:
+            claimed = variant_rows.claim_variant(session, variant_id, lease=ctx.lease)
+            image_id = (
+                claimed.image_id
+                if claimed is not None
+                else variant_rows.image_id_of_variant(session, variant_id)
+            )
+        siblings = _claim_siblings(ctx, image_id, exclude=variant_id)
+    except NotFound:
+        log.info("variant %s no longer exists (image deleted)", variant_id)
+        claimed, siblings = None, []
+    group = [claimed, *siblings] if claimed is not None else siblings
+    late = expired(ctx, waited, "transform")
+    with ctx.metrics.in_flight(len(group)):
+        if late is not None and group:
+            ctx.metrics.jobs_expired.labels(kind="transform").inc(len(group))
+            outcomes = [_observe(ctx, _failed(ctx, v, late), started) for v in group]
+        else:
+            outcomes = _render_group(ctx, group, started) if group else []
+    if claimed is None:
+        outcome = Outcome(variant_id, None)
+        ctx.metrics.transforms.labels(outcome=outcome.label).inc()
+        return outcome
     return outcomes[0]
 
 
-def _claim_siblings(ctx: Context, claimed: ImageVariant) -> list[ImageVariant]:
-    # One transaction per claim: a claim locks its variant, then the image. Claiming a
-    # second variant while holding the image would take them in the other order than a
-    # worker claiming that variant alone, and PostgreSQL would find the two deadlocked.
+def expired(ctx: Context, waited: float | None, kind: str) -> JobExpired | None:
+    """The error failing a job whose message waited past DARKROOM_JOB_TTL_SECONDS, if so."""
+    ttl = ctx.settings.job_ttl_seconds
+    if ttl is None or waited is None or waited <= ttl:
+        return None
+    return JobExpired(
+        f"The {kind} waited {waited:.0f} s in the queue, longer than "
+        f"DARKROOM_JOB_TTL_SECONDS={ttl:g}: failed rather than done late. Replay its dead "
+        "letter to run it now.",
+        details={"waited_seconds": round(waited, 1), "ttl_seconds": ttl},
+    )
+
+
+def _claim_siblings(ctx: Context, image_id: str, *, exclude: str) -> list[ImageVariant]:
+    # A transaction of its own, after the claim of `exclude` committed: a claim locks its
+    # variant, then the image; claiming more variants while holding the image would take
+    # them in the other order than a worker claiming one of them alone (a deadlock on
+    # PostgreSQL). The sibling claim skips rows locked by such a worker instead.
     with transaction(ctx.sessions) as session:
-        due = variant_rows.due_siblings(session, claimed.image_id, exclude=claimed.id)
-    found = []
-    for sibling_id in due:
-        with transaction(ctx.sessions) as session:
-            sibling = variant_rows.claim_variant(session, sibling_id, lease=ctx.lease)
-        if sibling is not None:
-            found.append(sibling)
-    return found
+        return variant_rows.claim_due_siblings(session, image_id, exclude=exclude, lease=ctx.lease)
 
 
 def _render_group(ctx: Context, group: list[ImageVariant], started: float) -> list[Outcome]:
     """Render every claimed variant of one image from one read (and, if it helps, one
-    decode) of its original; the outcome of each, logged and counted."""
+    decode) of its original, side by side; the outcome of each, logged and counted."""
     source = group[0].image.original_key
+    specs = [TransformSpec.coerce(v.spec) for v in group]
+    decoded = ctx.handoff.take(source) if ctx.handoff is not None else None
+    base: Base | None
     try:
-        original = ctx.originals.get(source)
-        info = probe(original, ctx.limits)
-        specs = [TransformSpec.coerce(v.spec) for v in group]
-        base = shared_base(original, specs, info, ctx.limits) if len(group) > 1 else None
+        if decoded is not None:
+            ctx.metrics.handoffs.labels(outcome="used").inc()
+            original, info, base = decoded.data, decoded.info, decoded.base
+        else:
+            original = ctx.originals.get(source)
+            info = probe(original, ctx.limits)
+            base = shared_base(original, specs, info, ctx.limits) if len(group) > 1 else None
     except Exception as exc:
         return [_observe(ctx, _failed(ctx, variant, exc), started) for variant in group]
-    outcomes = []
-    for variant, spec in zip(group, specs, strict=True):
-        outcome = _one(ctx, variant, spec, original, info, base)
-        outcomes.append(_observe(ctx, outcome, started))
-    return outcomes
+
+    def one(variant: ImageVariant, spec: TransformSpec) -> Outcome:
+        return _observe(ctx, _one(ctx, variant, spec, original, info, base), started)
+
+    threads = min(len(group), usable_cpus())
+    if threads < 2:
+        return [one(variant, spec) for variant, spec in zip(group, specs, strict=True)]
+    # Once decoded, the renders are independent: on an idle machine running them side by
+    # side brings an upload's last variant sooner (encoders mostly use one core each).
+    with ThreadPoolExecutor(threads - 1, thread_name_prefix="variant") as pool:
+        rest = [pool.submit(one, v, s) for v, s in zip(group[1:], specs[1:], strict=True)]
+        first = one(group[0], specs[0])
+        return [first, *(future.result() for future in rest)]
 
 
 def _observe(ctx: Context, outcome: Outcome, started: float) -> Outcome:
     ctx.metrics.transforms.labels(outcome=outcome.label).inc()
     variant = outcome.claimed
     if variant is not None:
+        ctx.metrics.transform_seconds.observe(time.perf_counter() - started)
         log.info(
             "transform %s",
             outcome.label,

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from functools import cache
 from typing import Any
 
 import pyvips
 
-from darkroom.analysis import detections
+from darkroom.analysis import detections, faces
+from darkroom.errors import ExtraNotInstalled
 from darkroom.imaging import ImageInfo, TransformSpec
 from darkroom.imaging.spec import needs_background_mask, needs_faces
 from darkroom.service.context import Context
@@ -29,6 +31,16 @@ def check(ctx: Context, spec: TransformSpec) -> None:
     """Refuse a spec whose models this deployment lacks (ExtraNotInstalled, naming the pip
     install), before it is stored as a profile or rendered."""
     detections.check(spec, background_model=ctx.settings.analysis_models.get("background"))
+
+
+@cache
+def faces_available() -> bool:
+    """Whether the faces extra is installed (smart crops of the compatible URLs use it)."""
+    try:
+        faces.model_info()
+    except ExtraNotInstalled:
+        return False
+    return True
 
 
 def inputs(

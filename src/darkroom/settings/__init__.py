@@ -11,8 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pydantic import Field, ValidationError, model_validator
-from pydantic.fields import FieldInfo
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -26,6 +25,7 @@ from darkroom.settings.types import (
     AnalysisNames,
     BrokerUrl,
     DatabaseUrl,
+    HexSecret,
     HostPatterns,
     HttpUrl,
     LogFormat,
@@ -46,13 +46,22 @@ __all__ = [
     "Settings",
     "env_names",
     "load_settings",
-    "settings_table",
 ]
 
 ENV_PREFIX = "DARKROOM_"
 # These may carry passwords: their values are never echoed in error messages.
 _SENSITIVE = frozenset(
-    {"database_url", "broker_url", "redis_url", "signing_keys", "webhook_secret"}
+    {
+        "database_url",
+        "broker_url",
+        "redis_url",
+        "signing_keys",
+        "webhook_secret",
+        "console_secret",
+        "thumbor_key",
+        "imgproxy_key",
+        "imgproxy_salt",
+    }
 )
 
 
@@ -124,6 +133,19 @@ class Settings(BaseSettings):
         gt=0,
         description="How long a worker owns a claimed variant before it counts as stuck.",
     )
+    job_ttl_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="A variant or analysis whose message waited in the queue longer than "
+        "this is failed (job_expired, dead-lettered, counted in darkroom_jobs_expired_total) "
+        "instead of being worked on late. Unset: never.",
+    )
+    worker_presigned: bool = Field(
+        default=False,
+        description="Put presigned URLs of the original and of each output into every "
+        "transform and analysis message, so workers need no storage credentials (S3 only). "
+        "Set on the API and on the processes that dispatch and reconcile.",
+    )
     shutdown_timeout_seconds: float = Field(
         default=30,
         gt=0,
@@ -183,6 +205,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Memory per API process for the originals of on-demand renders, so that "
         "repeat renders of an image neither fetch nor copy it again; 0 turns it off.",
+    )
+    upload_handoff_bytes: int = Field(
+        default=128 * 1024**2,
+        ge=0,
+        description="Memory for uploads decoded once to verify them and handed, decoded, to "
+        "this process's own workers (serve with the in-process queue); 0 turns it off.",
     )
     render_concurrency: int = Field(
         default_factory=lambda: 2 * usable_cpus(),
@@ -253,9 +281,34 @@ class Settings(BaseSettings):
         default=False,
         description="Serve render URLs without a signature; for development only.",
     )
+    thumbor_key: SecretStr | None = Field(
+        default=None,
+        description="thumbor's security key: /thumbor/ URLs signed with it (HMAC-SHA1) render.",
+    )
+    thumbor_allow_unsafe: bool = Field(
+        default=False,
+        description="Serve /thumbor/unsafe/... URLs (no signature); for development only.",
+    )
+    imgproxy_key: HexSecret | None = Field(
+        default=None,
+        description="imgproxy's hex key: /imgproxy/ URLs signed with it and the salt render.",
+    )
+    imgproxy_salt: HexSecret | None = Field(
+        default=None, description="imgproxy's hex salt, prefixed to the signed path."
+    )
+    imgproxy_allow_insecure: bool = Field(
+        default=False,
+        description="Serve /imgproxy/insecure/... URLs (no signature); for development only.",
+    )
     webhook_secret: Secret | None = Field(
         default=None,
         description=f"HMAC key of webhook bodies (at least {MIN_SECRET_LENGTH} characters).",
+    )
+    console_secret: Secret | None = Field(
+        default=None,
+        description=f"HMAC key of the web console's session cookies (at least "
+        f"{MIN_SECRET_LENGTH} characters); unset, each process picks a random one, so "
+        "sessions end with it and work only against the process that opened them.",
     )
     webhook_allow_hosts: HostPatterns = Field(
         default=(),
@@ -401,29 +454,3 @@ def _describe(error: ErrorDetails) -> str:
     if field not in _SENSITIVE:
         reason += f" (got {error['input']!r})"
     return f"{where}: {reason}"
-
-
-def settings_table() -> list[tuple[str, str, str]]:
-    """(variable, default, description) of every setting, for the README and `--help`."""
-    rows = []
-    for name, field in Settings.model_fields.items():
-        description = field.description or ""
-        aliases = [f"{a.env} ({a.meaning})" for a in ENV_ALIASES if a.field == name]
-        if aliases:
-            description += f" Fallback: {', then '.join(aliases)}."
-        rows.append((ENV_PREFIX + name.upper(), _default_text(field), description))
-    return rows
-
-
-def _default_text(field: FieldInfo) -> str:
-    extra = field.json_schema_extra
-    if isinstance(extra, dict) and isinstance(extra.get("default_text"), str):
-        return str(extra["default_text"])
-    value = field.get_default(call_default_factory=True)
-    if value is None or value in ("", ()):
-        return "(unset)"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)

@@ -136,6 +136,16 @@ def _secret(value: SecretStr) -> SecretStr:
     return value
 
 
+def _hex_secret(value: SecretStr) -> SecretStr:
+    text = value.get_secret_value()
+    try:
+        if not bytes.fromhex(text):
+            raise ValueError
+    except ValueError:
+        raise ValueError("expected hex digits (an imgproxy key or salt)") from None
+    return value
+
+
 DatabaseUrl = Annotated[str, AfterValidator(_database_url)]
 StorageUrl = Annotated[str, AfterValidator(_storage_url)]
 BrokerUrl = Annotated[str, AfterValidator(_broker_url)]
@@ -147,6 +157,7 @@ LogLevel = Annotated[
     Literal["critical", "error", "warning", "info", "debug"], BeforeValidator(_lowercase)
 ]
 Secret = Annotated[SecretStr, AfterValidator(_secret)]
+HexSecret = Annotated[SecretStr, AfterValidator(_hex_secret)]
 # NoDecode: the environment gives "a,b", not the JSON list pydantic-settings expects.
 HostPatterns = Annotated[
     tuple[str, ...],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from darkroom.storage.base import ObjectStore, UnsupportedStorage
+from darkroom.storage.base import ObjectStore, PresigningStore, UnsupportedStorage
 from darkroom.storage.keys import (
     InvalidKey,
     cache_key,
@@ -13,6 +13,7 @@ from darkroom.storage.keys import (
     logo_key,
     original_key,
     remote_source_key,
+    upload_key,
     validate_key,
     variant_key,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "InvalidKey",
     "LocalStore",
     "ObjectStore",
+    "PresigningStore",
     "UnsupportedStorage",
     "cache_key",
     "is_profile_name",
@@ -30,6 +32,7 @@ __all__ = [
     "open_store",
     "original_key",
     "remote_source_key",
+    "upload_key",
     "validate_key",
     "variant_key",
 ]

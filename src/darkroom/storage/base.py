@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, runtime_checkable
 
 from darkroom.errors import ConfigurationError
 
@@ -78,4 +78,42 @@ class ObjectStore(Protocol):
         Pass at least the longest a write may pause (a lease), so that no write in progress
         is cut short.
         """
+        ...
+
+
+@runtime_checkable
+class PresigningStore(Protocol):
+    """A store that can hand out URLs which others use without credentials of their own (S3).
+
+    Direct uploads and credential-less workers need one; a local folder is not one.
+    """
+
+    def presigned_get_url(self, key: str, expires_in: int) -> str:
+        """A URL that reads the object with a plain HTTP GET for `expires_in` seconds."""
+        ...
+
+    def presigned_head_url(self, key: str, expires_in: int) -> str:
+        """A URL that asks whether the object exists with a plain HTTP HEAD."""
+        ...
+
+    def presigned_put_url(
+        self,
+        key: str,
+        content_type: str | None = None,
+        expires_in: int | None = None,
+        content_length: int | None = None,
+    ) -> str:
+        """A URL that writes the object with a plain HTTP PUT for `expires_in` seconds.
+
+        With `content_type` and `content_length`, the PUT must send exactly those headers:
+        both are signed, so the store refuses any other type or size.
+        """
+        ...
+
+    def presigned_delete_url(self, key: str, expires_in: int) -> str:
+        """A URL that deletes the object with a plain HTTP DELETE for `expires_in` seconds."""
+        ...
+
+    def has_credentials(self) -> bool:
+        """Whether this process holds credentials to sign with (or to call the store)."""
         ...

@@ -114,6 +114,12 @@ def remote_source_key(scope: str) -> str:
     return validate_key(f"cache/{scope}/source.bin")
 
 
+def upload_key(upload_id: str) -> str:
+    """Key a direct upload's client writes to, before the upload is validated and recorded."""
+    _require(_IMAGE_ID, upload_id, "upload id")
+    return validate_key(f"uploads/{upload_id}")
+
+
 def _require(pattern: re.Pattern[str], value: str, what: str) -> None:
     if not isinstance(value, str) or pattern.fullmatch(value) is None:
         raise InvalidKey(f"invalid {what} for a storage key: {value!r}")

@@ -105,6 +105,7 @@ class S3Store(ObjectStore):
         self._bucket = bucket
         self._prefix = f"{prefix.removesuffix('/')}/" if prefix else ""
         self._url_expires_in = url_expires_in
+        self._has_credentials: bool | None = None
         self._transfer = TransferConfig(
             multipart_threshold=multipart_threshold,
             multipart_chunksize=multipart_threshold,
@@ -217,20 +218,60 @@ class S3Store(ObjectStore):
                 ExpiresIn=self._url_expires_in,
             )
 
-    def presigned_put_url(
-        self, key: str, content_type: str | None = None, expires_in: int | None = None
-    ) -> str:
-        """A presigned PUT URL, so a worker can upload without credentials of its own.
+    def presigned_get_url(self, key: str, expires_in: int) -> str:
+        """A presigned GET URL of the object, valid for `expires_in` seconds."""
+        return self._presign("get_object", key, {}, expires_in)
 
-        With `content_type`, the upload must send exactly that `Content-Type` header.
+    def presigned_head_url(self, key: str, expires_in: int) -> str:
+        """A presigned HEAD URL of the object, valid for `expires_in` seconds."""
+        return self._presign("head_object", key, {}, expires_in)
+
+    def presigned_put_url(
+        self,
+        key: str,
+        content_type: str | None = None,
+        expires_in: int | None = None,
+        content_length: int | None = None,
+    ) -> str:
+        """A presigned PUT URL, so a client or worker can upload without credentials.
+
+        With `content_type` (and `content_length`), the upload must send exactly that
+        `Content-Type` (and `Content-Length`) header: both are signed, so S3 refuses the
+        request when either differs.
         """
-        name = self._name(key)
-        params = {"Bucket": self._bucket, "Key": name}
+        params: dict[str, str | int] = {}
         if content_type:
             params["ContentType"] = content_type
+        if content_length is not None:
+            params["ContentLength"] = content_length
+        return self._presign("put_object", key, params, expires_in)
+
+    def presigned_delete_url(self, key: str, expires_in: int) -> str:
+        """A presigned DELETE URL of the object, valid for `expires_in` seconds."""
+        return self._presign("delete_object", key, {}, expires_in)
+
+    def has_credentials(self) -> bool:
+        """Whether the AWS credential chain gave this store's client credentials."""
+        if self._has_credentials is None:
+            # Signing is local: a client without credentials refuses to sign, which is the
+            # cheapest way to ask the chain without a request to the store.
+            try:
+                self._client.generate_presigned_url(
+                    "head_bucket", Params={"Bucket": self._bucket}, ExpiresIn=1
+                )
+            except (BotoCoreError, ClientError):
+                self._has_credentials = False
+            else:
+                self._has_credentials = True
+        return self._has_credentials
+
+    def _presign(
+        self, operation: str, key: str, extra: dict[str, str | int], expires_in: int | None
+    ) -> str:
+        params: dict[str, str | int] = {"Bucket": self._bucket, "Key": self._name(key), **extra}
         with self._calling(key):
             return self._client.generate_presigned_url(
-                "put_object",
+                operation,
                 Params=params,
                 ExpiresIn=expires_in if expires_in is not None else self._url_expires_in,
             )

@@ -206,6 +206,27 @@ def test_pagination_filters_by_owner_and_status(db_sessions: sessionmaker[Sessio
     assert collect("nobody", None) == []
 
 
+def test_pagination_filters_by_profile_across_pages(db_sessions: sessionmaker[Session]) -> None:
+    with transaction(db_sessions) as session:
+        images = [
+            make_image(session, ["thumb", "large"] if i % 3 == 0 else ["thumb"], owner_id="o")
+            for i in range(10)
+        ]
+    found: list[str] = []
+    cursor: str | None = None
+    while True:
+        with transaction(db_sessions) as session:
+            page = image_rows.list_images(session, profile="large", limit=2, cursor=cursor)
+        found.extend(image.id for image in page.items)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert found == sorted((img.id for i, img in enumerate(images) if i % 3 == 0), reverse=True)
+    with transaction(db_sessions) as session:
+        assert len(image_rows.list_images(session, profile="thumb", limit=50).items) == 10
+        assert not image_rows.list_images(session, profile="nothing").items
+
+
 def test_listed_images_carry_their_variants(db_sessions: sessionmaker[Session]) -> None:
     with transaction(db_sessions) as session:
         make_image(session, ["thumb", "large"])

@@ -311,3 +311,60 @@ def _ok(result: _T | BaseException) -> _T:
     if isinstance(result, BaseException):
         raise result
     return result
+
+
+def test_sibling_claim_takes_the_due_pending_variants_at_once(
+    db_sessions: sessionmaker[Session],
+) -> None:
+    with transaction(db_sessions) as session:
+        image = make_image(session, ["a", "b", "c", "d"], now=T0)
+        a, b, c, d = (v.id for v in image.variants)
+        variant_rows.claim_variant(session, a, lease=LEASE, now=T0)
+        variant_rows.retry_variant(
+            session, d, error_msg="503", retry_at=T0 + timedelta(minutes=1), now=T0
+        )
+    with transaction(db_sessions) as session:
+        claimed = variant_rows.claim_due_siblings(session, image.id, exclude=a, lease=LEASE, now=T0)
+        # Eager-loaded: usable after the session closes, as a worker uses them.
+        found = [(v.id, v.status, v.attempt_count, v.image.original_key) for v in claimed]
+    assert found == [(b, W, 1, "originals/ab/abcdef.jpg"), (c, W, 1, "originals/ab/abcdef.jpg")]
+    with transaction(db_sessions) as session:
+        # d waits out its retry delay; once due it is claimed, and nothing is left after.
+        later = T0 + timedelta(minutes=2)
+        again = variant_rows.claim_due_siblings(
+            session, image.id, exclude=a, lease=LEASE, now=later
+        )
+        assert [v.id for v in again] == [d]
+        assert variant_rows.claim_due_siblings(session, image.id, exclude=a, lease=LEASE) == []
+
+
+def test_sibling_claims_racing_single_claims_give_each_variant_one_owner(
+    db_sessions: sessionmaker[Session],
+) -> None:
+    # Each task holds one variant of its own and claims its siblings, while single claims
+    # race for the same rows: no deadlock, no variant claimed twice, none left pending.
+    with transaction(db_sessions) as session:
+        image = make_image(session, [f"p{i:02}" for i in range(10)])
+        variant_ids = [v.id for v in image.variants]
+    with transaction(db_sessions) as session:
+        for held in variant_ids[:3]:
+            variant_rows.claim_variant(session, held, lease=LEASE)
+
+    def siblings(held: str) -> list[str]:
+        with transaction(db_sessions) as session:
+            taken = variant_rows.claim_due_siblings(session, image.id, exclude=held, lease=LEASE)
+            return [v.id for v in taken]
+
+    def single(variant_id: str) -> list[str]:
+        with transaction(db_sessions) as session:
+            won = variant_rows.claim_variant(session, variant_id, lease=LEASE)
+            return [] if won is None else [variant_id]
+
+    tasks = [partial(siblings, held) for held in variant_ids[:3]]
+    tasks += [partial(single, variant_id) for variant_id in variant_ids[3:]]
+    results = run_together(tasks)
+    wins = [variant_id for result in results for variant_id in _ok(result)]
+    assert sorted(wins) == sorted(variant_ids[3:])
+    with transaction(db_sessions) as session:
+        variants = image_rows.get_image(session, image.id).variants
+    assert {(v.status, v.attempt_count) for v in variants} == {(W, 1)}

@@ -9,10 +9,12 @@ import pytest
 import pyvips
 from PIL import Image
 
-from darkroom.imaging import probe, render
-from darkroom.imaging.base import BASE_MAX_PIXELS, shareable, shared_base
+from darkroom.errors import CorruptImage
+from darkroom.imaging import probe, render, verify
+from darkroom.imaging.base import BASE_MAX_PIXELS, decode_base, plan_base, shareable, shared_base
 from darkroom.imaging.limits import DEFAULT_LIMITS
 from darkroom.imaging.spec import TransformSpec
+from darkroom.imaging.verify import verified_by_decoding
 from tests.corpus import read
 
 PROFILES = [
@@ -128,3 +130,51 @@ def test_a_base_too_large_to_keep_is_not_made() -> None:
     base = shared_base(data, small, info, DEFAULT_LIMITS)
     assert base is not None
     assert base.image.width * base.image.height <= BASE_MAX_PIXELS
+
+
+def test_a_planned_base_is_the_shared_base_and_reads_only_the_header_until_decoded() -> None:
+    data = read("photo-flickr-2725x2225.jpg")
+    info = probe(data)
+    chosen = plan_base(data, specs(), info)
+    assert chosen is not None
+    base = decode_base(data, info, chosen)
+    assert (base.image.width, base.image.height) == chosen.size
+    shared = shared_base(data, specs(), info, DEFAULT_LIMITS)
+    assert shared is not None
+    assert (shared.image.width, shared.image.height, shared.scale) == (
+        *chosen.size,
+        base.scale,
+    )
+    assert plan_base(data, specs()[:1], info) is None  # nothing to share
+    assert plan_base(data, specs()[:1], info, minimum=1) is not None
+
+
+@pytest.mark.parametrize("name", ["broken-truncated.jpg", "broken-truncated-progressive.jpg"])
+def test_decoding_a_base_refuses_damaged_data_as_verify_does(name: str) -> None:
+    data = read(name)
+    info = probe(data)
+    assert verified_by_decoding(info)
+    with pytest.raises(CorruptImage) as verified:
+        verify(data)
+    chosen = plan_base(data, specs(), info)
+    assert chosen is not None
+    with pytest.raises(CorruptImage) as decoded:
+        decode_base(data, info, chosen)
+    assert decoded.value.code == verified.value.code
+
+
+@pytest.mark.parametrize(
+    ("name", "whole"),
+    [
+        ("jpeg-progressive.jpg", True),
+        ("png-16bit-rgb.png", True),
+        ("webp-lossy.webp", True),
+        ("webp-animated-10frames.webp", False),
+        ("heic-hevc-256x256.heic", False),
+        ("tiff-rgb-lzw.tif", False),
+    ],
+)
+def test_only_formats_decoded_whole_at_any_scale_are_verified_by_a_base(
+    name: str, whole: bool
+) -> None:
+    assert verified_by_decoding(probe(read(name))) is whole

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 from darkroom.api.auth import Admin
 from darkroom.api.deps import Ctx, blocking
 from darkroom.api.openapi import errors
-from darkroom.api.schemas import DeadLetterOut, DeadLetterPage
+from darkroom.api.schemas import dead_letter_out
+from darkroom.contract import DeadLetterOut, DeadLetterPage
 from darkroom.service import dead_letters
 
 router = APIRouter(prefix="/v1/dead-letters", tags=["dead letters"])
@@ -33,11 +34,11 @@ async def list_dead_letters(
         limit=limit,
         cursor=cursor or None,  # `cursor=` is the first page, as for templated URLs
     )
-    items = [DeadLetterOut.of(d) for d in page.items]
+    items = [dead_letter_out(d) for d in page.items]
     return DeadLetterPage(items=items, next_cursor=page.next_cursor)
 
 
 @router.post("/{letter_id}/replay", status_code=202, responses=errors(401, 403, 404, 409, 503))
 async def replay(ctx: Ctx, who: Admin, letter_id: str) -> DeadLetterOut:
     """Requeue the failed variant with a fresh retry budget (409 if already replayed)."""
-    return DeadLetterOut.of(await blocking(dead_letters.replay, ctx, letter_id))
+    return dead_letter_out(await blocking(dead_letters.replay, ctx, letter_id))

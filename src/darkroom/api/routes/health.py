@@ -12,7 +12,8 @@ from fastapi.responses import Response
 from darkroom.api.auth import authenticate, bearer_key, optional_key
 from darkroom.api.deps import Ctx, blocking
 from darkroom.api.openapi import errors
-from darkroom.api.schemas import HealthOut, ReadyOut
+from darkroom.api.schemas import ready_out
+from darkroom.contract import HealthOut, ReadyOut
 from darkroom.service import health as health_service
 from darkroom.service.auth import Role
 from darkroom.service.metrics import CONTENT_TYPE
@@ -33,7 +34,7 @@ async def health() -> HealthOut:
 )
 async def ready(ctx: Ctx, response: Response) -> ReadyOut:
     """Whether the database, storage and broker answer: 200 if all do, else 503."""
-    answer = ReadyOut.of(await blocking(health_service.readiness, ctx))
+    answer = ready_out(await blocking(health_service.readiness, ctx))
     response.status_code = 200 if answer.healthy else 503
     return answer
 

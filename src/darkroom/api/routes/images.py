@@ -35,7 +35,8 @@ from darkroom.api.request_bodies import (
     UploadForm,
     UploadJson,
 )
-from darkroom.api.schemas import AnalysisOut, EventOut, EventPage, ImageOut, ImagePage, PurgeOut
+from darkroom.api.schemas import analysis_out, event_out, image_out
+from darkroom.contract import AnalysisOut, EventPage, ImageOut, ImagePage, PurgeOut
 from darkroom.errors import InvalidRequest
 from darkroom.service import analyses, images, outbox
 from darkroom.service.auth import Principal
@@ -134,7 +135,7 @@ def _accepted(accepted: Accepted, response: Response) -> ImageOut:
     response.headers["Location"] = f"/v1/images/{image.id}"
     if not accepted.created:
         response.headers["Idempotent-Replay"] = "true"
-    return ImageOut.of(image)
+    return image_out(image)
 
 
 def _options(fields: dict[str, Any], idempotency_key: str | None, who: Principal) -> Upload:
@@ -185,27 +186,32 @@ async def list_images(
         ),
     ] = None,
     status: Annotated[Status | None, Query(description="Only images in this state.")] = None,
+    profile: Annotated[
+        str | None,
+        Query(max_length=64, description="Only images with a variant of this profile."),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: Annotated[
         str | None, Query(description="The `next_cursor` of the previous page.")
     ] = None,
 ) -> ImagePage:
-    """Images newest first, filtered by owner and status, with an opaque cursor."""
+    """Images newest first, filtered by owner, status and profile, with an opaque cursor."""
     page = await blocking(
         images.list_page,
         ctx,
         owner_id=listed_owner(who, owner_id),
         status=status,
+        profile=profile or None,
         limit=limit,
         cursor=cursor or None,  # `cursor=` is the first page, as for templated URLs
     )
-    return ImagePage(items=[ImageOut.of(i) for i in page.items], next_cursor=page.next_cursor)
+    return ImagePage(items=[image_out(i) for i in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/{image_id}", responses=errors(401, 404, 503))
 async def get_image(ctx: Ctx, who: Reader, image_id: ImageId) -> ImageOut:
     """Status, metadata and variants of one image."""
-    return ImageOut.of(await blocking(images.get, ctx, image_id, owner=who.owner_scope))
+    return image_out(await blocking(images.get, ctx, image_id, owner=who.owner_scope))
 
 
 @router.post(
@@ -222,7 +228,7 @@ async def add_variants(request: Request, ctx: Ctx, who: Uploader, image_id: Imag
     if not names:
         raise InvalidRequest('Send the profiles to add: {"profiles": ["name", ...]}.')
     added = await blocking(images.add_profiles, ctx, image_id, names, owner=who.owner_scope)
-    return ImageOut.of(added)
+    return image_out(added)
 
 
 @router.post(
@@ -242,7 +248,7 @@ async def add_analyses(request: Request, ctx: Ctx, who: Uploader, image_id: Imag
     if not names:
         raise InvalidRequest('Send the analyses to run: {"analyses": ["ocr", ...]}.')
     image = await blocking(analyses.request, ctx, image_id, names, owner=who.owner_scope)
-    return ImageOut.of(image)
+    return image_out(image)
 
 
 @router.get("/{image_id}/analyses/{name}", responses=errors(401, 404, 422, 503))
@@ -254,7 +260,7 @@ async def get_analysis(
 ) -> AnalysisOut:
     """One analysis of an image: its status, and once done its result and model."""
     found = await blocking(analyses.get, ctx, image_id, name, owner=who.owner_scope)
-    return AnalysisOut.of(image_id, found)
+    return analysis_out(image_id, found)
 
 
 @router.get(
@@ -320,7 +326,7 @@ async def delete_image(ctx: Ctx, who: Uploader, image_id: ImageId) -> Response:
 async def list_image_events(ctx: Ctx, who: Reader, image_id: ImageId) -> EventPage:
     """The image's outbox events (webhooks, CDN purges) with their delivery state, oldest first."""
     found = await blocking(outbox.events_of_image, ctx, image_id, owner=who.owner_scope)
-    return EventPage(items=[EventOut.of(e) for e in found], next_cursor=None)
+    return EventPage(items=[event_out(e) for e in found], next_cursor=None)
 
 
 @router.post(

@@ -15,7 +15,8 @@ from darkroom.api.deps import Ctx, blocking
 from darkroom.api.downloads import media_type
 from darkroom.api.openapi import IMAGE_TYPES, binary, errors, header, links, request_body
 from darkroom.api.request_bodies import JobRequest
-from darkroom.api.schemas import JobOut, JobSubmitted
+from darkroom.api.schemas import job_out, job_submitted
+from darkroom.contract import JobOut, JobSubmitted
 from darkroom.errors import InvalidRequest
 from darkroom.service import jobs
 
@@ -48,13 +49,13 @@ async def submit_job(request: Request, ctx: Ctx, who: Uploader) -> JobSubmitted:
         output_format=_string(body, "output_format"),
         owner=who.acting_owner(None),
     )
-    return JobSubmitted.of(job)
+    return job_submitted(job)
 
 
 @router.get("/{job_id}", responses=errors(401, 404, 503))
 async def get_job(ctx: Ctx, who: Reader, job_id: str) -> JobOut:
     """The job's status and paths."""
-    return JobOut.of(await blocking(jobs.get, ctx, job_id, owner=who.owner_scope))
+    return job_out(await blocking(jobs.get, ctx, job_id, owner=who.owner_scope))
 
 
 _ATTACHMENT = {"Content-Disposition": header('attachment; filename="{job_id}.{ext}"')}

@@ -21,7 +21,8 @@ from darkroom.api.openapi import (
     request_body,
 )
 from darkroom.api.request_bodies import LogoForm
-from darkroom.api.schemas import LogoOut, LogoPage
+from darkroom.api.schemas import logo_out
+from darkroom.contract import LogoOut, LogoPage
 from darkroom.errors import InvalidRequest
 from darkroom.service import logos
 
@@ -41,7 +42,7 @@ _IMAGE_HEADERS = {"ETag": ETAG, "Cache-Control": CACHE_CONTROL}
 async def list_logos(ctx: Ctx, who: Admin) -> LogoPage:
     """Every reference logo, by name."""
     found = await blocking(logos.list_all, ctx)
-    return LogoPage(items=[LogoOut.of(logo) for logo in found], next_cursor=None)
+    return LogoPage(items=[logo_out(logo) for logo in found], next_cursor=None)
 
 
 @router.put(
@@ -62,13 +63,13 @@ async def put_logo(request: Request, ctx: Ctx, who: Admin, name: LogoName) -> Lo
         if not isinstance(upload, UploadFile):
             raise InvalidRequest("A logo upload needs its image in a 'file' field.")
         data = await read_upload(upload, ctx.limits.max_bytes)
-    return LogoOut.of(await blocking(logos.put, ctx, name, data))
+    return logo_out(await blocking(logos.put, ctx, name, data))
 
 
 @router.get("/{name}", responses=errors(401, 403, 404, 503))
 async def get_logo(ctx: Ctx, who: Admin, name: LogoName) -> LogoOut:
     """One reference logo."""
-    return LogoOut.of(await blocking(logos.get, ctx, name))
+    return logo_out(await blocking(logos.get, ctx, name))
 
 
 @router.get(

@@ -14,7 +14,8 @@ from darkroom.api.auth import Admin, Reader
 from darkroom.api.body import read_json
 from darkroom.api.deps import Ctx, blocking
 from darkroom.api.openapi import errors, links, request_body
-from darkroom.api.schemas import BackfillOut, ProfileOut, ProfilePage
+from darkroom.api.schemas import profile_out
+from darkroom.contract import BackfillOut, ProfileOut, ProfilePage
 from darkroom.imaging import TransformSpec
 from darkroom.service import profiles
 
@@ -37,13 +38,13 @@ ProfileName = Annotated[
 async def list_profiles(ctx: Ctx, who: Reader) -> ProfilePage:
     """Every profile, by name."""
     found = await blocking(profiles.list_profiles, ctx)
-    return ProfilePage(items=[ProfileOut.of(p) for p in found], next_cursor=None)
+    return ProfilePage(items=[profile_out(p) for p in found], next_cursor=None)
 
 
 @router.get("/{name}", responses=errors(401, 404, 503))
 async def get_profile(ctx: Ctx, who: Reader, name: ProfileName) -> ProfileOut:
     """One profile."""
-    return ProfileOut.of(await blocking(profiles.get_profile, ctx, name))
+    return profile_out(await blocking(profiles.get_profile, ctx, name))
 
 
 _PROFILE_LINKS = links("name", "$request.path.name", "get_profile", "backfill", "delete_profile")
@@ -57,7 +58,7 @@ _PROFILE_LINKS = links("name", "$request.path.name", "get_profile", "backfill", 
 async def put_profile(request: Request, ctx: Ctx, who: Admin, name: ProfileName) -> ProfileOut:
     """Create or replace a profile; the body is its spec (see the README's spec table)."""
     spec = await read_json(request, MAX_PROFILE_BYTES)
-    return ProfileOut.of(await blocking(profiles.put_profile, ctx, name, spec))
+    return profile_out(await blocking(profiles.put_profile, ctx, name, spec))
 
 
 @router.delete(

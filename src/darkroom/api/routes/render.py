@@ -24,6 +24,7 @@ from darkroom.api.render_query import (
 )
 from darkroom.errors import Forbidden, InvalidRequest
 from darkroom.imaging import TransformSpec, parse_query
+from darkroom.imaging.spec import validate_spec
 from darkroom.service import profiles, render
 from darkroom.service.auth import Role
 from darkroom.service.context import Context
@@ -33,7 +34,7 @@ PREFIX = "/v1/render"
 router = APIRouter(prefix=PREFIX, tags=["render"])
 
 CACHE_CONTROL = "public, max-age=31536000, immutable"
-_OPTIONAL_KEY = optional_key(Role.READ)
+OPTIONAL_KEY = optional_key(Role.READ)
 
 
 # The handlers read the request directly instead of through FastAPI's parameter injection:
@@ -48,7 +49,7 @@ _HEADERS = {
     "Vary": header("`Accept` when fmt=auto or original chose the format."),
 }
 _RENDERED = {**_HEADERS, "X-Darkroom-Cache": header("`hit` or `miss`: served from the cache?")}
-_IF_NONE_MATCH = {
+IF_NONE_MATCH = {
     "name": "If-None-Match",
     "in": "header",
     "required": False,
@@ -57,7 +58,11 @@ _IF_NONE_MATCH = {
 }
 
 
-def _responses(*statuses: int) -> Responses:
+_PROFILE_OPTIONS = frozenset({"sig", "fmt", "dpr"})
+_PROFILE_QUERY = [option for option in OPTIONS if option["name"] in ("fmt", "dpr")]
+
+
+def responses(*statuses: int) -> Responses:
     return {
         200: binary("The rendered image.", IMAGE_TYPES, _RENDERED),
         304: not_modified(_HEADERS),
@@ -68,36 +73,36 @@ def _responses(*statuses: int) -> Responses:
 @router.get(
     "",
     response_class=Response,
-    responses=_responses(400, 401, 403, 404, 413, 415, 422, 502, 503, 504),
-    openapi_extra=parameters(REMOTE_URL, *OPTIONS, SIGNATURE, _IF_NONE_MATCH) | _OPTIONAL_KEY,
+    responses=responses(400, 401, 403, 404, 413, 415, 422, 502, 503, 504),
+    openapi_extra=parameters(REMOTE_URL, *OPTIONS, SIGNATURE, IF_NONE_MATCH) | OPTIONAL_KEY,
 )
 async def render_remote(request: Request) -> Response:
     """Render a remote source from an allow-listed origin: `?url=...&w=...&sig=...`."""
     ctx = _checked(request)
-    await _owner_scope(request, ctx)  # refuses a bad key, limits the rate: no owner here
+    await owner_scope(request, ctx)  # refuses a bad key, limits the rate: no owner here
     url = request.query_params.get("url")
     if not url:
         raise InvalidRequest("Name the remote image with the url parameter.")
     if len(url) > MAX_REMOTE_URL:
         raise InvalidRequest(f"The url parameter is longer than {MAX_REMOTE_URL} characters.")
     spec = _spec(request, ignore=("sig", "url"))
-    accept = _accept(request)
-    return await _respond(request, ctx, lambda: render.plan_remote(ctx, url, spec, accept))
+    accept = accept_of(request)
+    return await respond(request, ctx, lambda: render.plan_remote(ctx, url, spec, accept))
 
 
 @router.get(
     "/{image_id}",
     response_class=Response,
-    responses=_responses(401, 403, 404, 413, 415, 422, 503),
-    openapi_extra=parameters(*OPTIONS, SIGNATURE, _IF_NONE_MATCH) | _OPTIONAL_KEY,
+    responses=responses(401, 403, 404, 413, 415, 422, 503),
+    openapi_extra=parameters(*OPTIONS, SIGNATURE, IF_NONE_MATCH) | OPTIONAL_KEY,
 )
 async def render_stored(request: Request, image_id: str) -> Response:
     """Render a stored image with the transformation in the query string."""
     ctx = _checked(request)
-    owner = await _owner_scope(request, ctx)
+    owner = await owner_scope(request, ctx)
     spec = _spec(request, ignore=("sig",))
-    accept = _accept(request)
-    return await _respond(
+    accept = accept_of(request)
+    return await respond(
         request,
         ctx,
         lambda: render.plan_stored(ctx, image_id, spec, accept, owner=owner),
@@ -108,26 +113,32 @@ async def render_stored(request: Request, image_id: str) -> Response:
 @router.get(
     "/{image_id}/{profile}",
     response_class=Response,
-    responses=_responses(400, 401, 403, 404, 413, 415, 422, 503),
-    openapi_extra=parameters(SIGNATURE, _IF_NONE_MATCH) | _OPTIONAL_KEY,
+    responses=responses(400, 401, 403, 404, 413, 415, 422, 503),
+    openapi_extra=parameters(*_PROFILE_QUERY, SIGNATURE, IF_NONE_MATCH) | OPTIONAL_KEY,
 )
 async def render_profile(request: Request, image_id: str, profile: str) -> Response:
     """Render a stored image with a named profile's spec."""
     ctx = _checked(request)
-    owner = await _owner_scope(request, ctx)
-    extra = [k for k in request.query_params if k != "sig"]
+    owner = await owner_scope(request, ctx)
+    extra = [k for k in request.query_params if k not in _PROFILE_OPTIONS]
     if extra:
-        raise InvalidRequest(f"A profile render takes no options (got {', '.join(extra)}).")
-    accept = _accept(request)
+        raise InvalidRequest(
+            f"A profile render takes only fmt and dpr (got {', '.join(sorted(set(extra)))})."
+        )
+    # Per-request negotiation on top of the profile: fmt (auto picks from Accept) and dpr.
+    override = parse_query(_query(request), ignore=("sig",)).canonical()
+    accept = accept_of(request)
 
     def plan() -> render.Plan:
         spec = profiles.resolve(ctx, [profile])[profile]
+        if override:
+            spec = validate_spec(spec.model_dump(exclude_defaults=True) | override)
         return render.plan_stored(ctx, image_id, spec, accept, owner=owner)
 
-    return await _respond(request, ctx, plan, owner=owner)
+    return await respond(request, ctx, plan, owner=owner)
 
 
-async def _owner_scope(request: Request, ctx: Context) -> str | None:
+async def owner_scope(request: Request, ctx: Context) -> str | None:
     """The owner scope of the key sent with the request; None (any) when none is sent.
 
     Renders are rate-limited per key, or per client address without one.
@@ -150,7 +161,7 @@ def _query(request: Request) -> str:
     return raw.decode("latin-1")
 
 
-def _accept(request: Request) -> str:
+def accept_of(request: Request) -> str:
     return request.headers.get("accept", "")
 
 
@@ -173,7 +184,7 @@ def _check_signature(request: Request, ctx: Context) -> None:
     verify(raw_path.decode("latin-1"), _query(request), keys)
 
 
-async def _respond(
+async def respond(
     request: Request,
     ctx: Context,
     plan_fn: Callable[[], render.Plan],
@@ -202,7 +213,7 @@ async def _respond(
 
     # Identical requests (same path, options and Accept) share one render; requests with
     # another owner scope do not, as each plan checks the image is its owner's.
-    key = f"{owner!r}|{request.scope['path']}?{_query(request)}|{_accept(request)}"
+    key = f"{owner!r}|{request.scope['path']}?{_query(request)}|{accept_of(request)}"
     plan, rendition = await gate.run(key, work)
     headers = _headers(plan) | {"X-Darkroom-Cache": "hit" if rendition.cached else "miss"}
     return Response(rendition.data, media_type=plan.media_type, headers=headers)

@@ -37,6 +37,11 @@ def find_active_key(session: Session, key_hash: str) -> ApiKey | None:
     return session.scalars(stmt).one_or_none()
 
 
+def find_key(session: Session, key_id: str) -> ApiKey | None:
+    """The key with this id, revoked or not, if any."""
+    return session.get(ApiKey, key_id, populate_existing=True)
+
+
 def list_keys(session: Session, *, include_revoked: bool = False) -> list[ApiKey]:
     """Every key, oldest first; revoked ones only on request."""
     stmt = sa.select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)

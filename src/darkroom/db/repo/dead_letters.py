@@ -65,6 +65,17 @@ def list_dead_letters(
     return keyset_page(session, DeadLetter, DeadLetter.id, filters, limit=limit, cursor=cursor)
 
 
+def find_unreplayed(session: Session, variant_id: str) -> DeadLetter | None:
+    """The newest dead letter of a variant (or analysis) not replayed yet, if any."""
+    stmt = (
+        sa.select(DeadLetter)
+        .where(DeadLetter.variant_id == variant_id, DeadLetter.replayed_at.is_(None))
+        .order_by(DeadLetter.id.desc())
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
 def mark_dead_letter_replayed(
     session: Session, letter_id: str, *, now: datetime | None = None
 ) -> DeadLetter:

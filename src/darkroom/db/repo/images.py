@@ -113,15 +113,21 @@ def list_images(
     *,
     owner_id: str | None = None,
     status: Status | None = None,
+    profile: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> Page[Image]:
-    """Images newest first, optionally of one owner and/or status, with variants loaded."""
+    """Images newest first, optionally of one owner, status and/or with a variant of one
+    profile, with variants loaded."""
     filters: list[sa.ColumnElement[bool]] = []
     if owner_id is not None:
         filters.append(Image.owner_id == owner_id)
     if status is not None:
         filters.append(Image.status == status)
+    if profile is not None:
+        filters.append(
+            sa.exists().where(ImageVariant.image_id == Image.id, ImageVariant.profile == profile)
+        )
     return keyset_page(
         session,
         Image,

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from darkroom.db.repo import _work
 from darkroom.db.repo._work import (
@@ -20,10 +20,11 @@ from darkroom.db.schema import ImageVariant, Status, utcnow
 __all__ = [
     "ImageStatusChange",
     "VariantState",
+    "claim_due_siblings",
     "claim_variant",
     "count_by_status",
-    "due_siblings",
     "find_stuck_variants",
+    "image_id_of_variant",
     "image_status_for",
     "mark_variant_done",
     "mark_variant_failed",
@@ -47,24 +48,63 @@ def claim_variant(
     return _work.claim(session, ImageVariant, variant_id, lease=lease, now=now or utcnow())
 
 
-def due_siblings(
-    session: Session, image_id: str, *, exclude: str, now: datetime | None = None
-) -> list[str]:
-    """Ids of the image's other variants that are pending and due now (not waiting out a
-    retry delay), in profile order: work one worker can do together with `exclude`."""
+def image_id_of_variant(session: Session, variant_id: str) -> str:
+    """The image a variant belongs to; NotFound if the variant does not exist."""
+    return _work.image_id_of(session, ImageVariant, variant_id)
+
+
+def claim_due_siblings(
+    session: Session,
+    image_id: str,
+    *,
+    exclude: str,
+    lease: timedelta,
+    now: datetime | None = None,
+) -> list[ImageVariant]:
+    """Claim the image's other variants that are pending and due now (not waiting out a
+    retry delay), at once: work one worker can do together with `exclude`, which it holds.
+
+    Rows another transaction has locked (a worker claiming one of them alone) are skipped,
+    not waited for: two claims of the same image can then never wait on each other. The
+    claimed variants have their image loaded, in profile order.
+    """
     now = now or utcnow()
-    return list(
-        session.scalars(
-            sa.select(ImageVariant.id)
-            .where(
-                ImageVariant.image_id == image_id,
-                ImageVariant.id != exclude,
-                ImageVariant.status == Status.PENDING,
-                sa.or_(ImageVariant.next_attempt_at.is_(None), ImageVariant.next_attempt_at <= now),
-            )
-            .order_by(ImageVariant.profile)
+    due = session.scalars(
+        sa.select(ImageVariant.id)
+        .where(
+            ImageVariant.image_id == image_id,
+            ImageVariant.id != exclude,
+            ImageVariant.status == Status.PENDING,
+            sa.or_(ImageVariant.next_attempt_at.is_(None), ImageVariant.next_attempt_at <= now),
         )
-    )
+        .order_by(ImageVariant.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not due:
+        return []
+    claimed = session.scalars(
+        sa.update(ImageVariant)
+        .where(ImageVariant.id.in_(due), ImageVariant.status == Status.PENDING)
+        .values(
+            status=Status.PROCESSING,
+            attempt_count=ImageVariant.attempt_count + 1,
+            lease_until=now + lease,
+            updated_at=now,
+        )
+        .returning(ImageVariant.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if not claimed:
+        return []
+    variants = session.scalars(
+        sa.select(ImageVariant)
+        .options(joinedload(ImageVariant.image))
+        .where(ImageVariant.id.in_(claimed))
+        .order_by(ImageVariant.profile)
+        .execution_options(populate_existing=True)
+    ).all()
+    refresh_image_status(session, image_id, now=now)
+    return list(variants)
 
 
 def mark_variant_done(

@@ -1,9 +1,30 @@
-"""Helpers for applications that talk to Darkroom: signed render URLs, webhook checks."""
+"""The Python client of Darkroom: `Client`, `AsyncClient`, signed URLs and webhook checks.
+
+It needs only httpx and pydantic (`pip install darkroom-images`, no server extra), and
+reads answers into the API's own models (`darkroom.contract`). See docs/client.md.
+"""
 
 from __future__ import annotations
 
 from darkroom import webhook_signing
+from darkroom.client._async import AsyncClient
+from darkroom.client._downloads import Download
+from darkroom.client._errors import VariantsFailed, WaitTimeout, error_from_response
+from darkroom.client._requests import Source
+from darkroom.client._sync import Client
 from darkroom.signing import sign
+
+__all__ = [
+    "AsyncClient",
+    "Client",
+    "Download",
+    "Source",
+    "VariantsFailed",
+    "WaitTimeout",
+    "error_from_response",
+    "sign_url",
+    "verify_webhook",
+]
 
 
 def sign_url(url_or_path: str, key: str | bytes) -> str:
