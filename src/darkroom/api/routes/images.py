@@ -12,6 +12,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import UploadFile
 
+from darkroom.api import fields
 from darkroom.api.auth import Reader, Uploader, listed_owner
 from darkroom.api.body import decode_base64, json_limit, read_json, read_upload
 from darkroom.api.deps import Ctx, blocking
@@ -138,40 +139,15 @@ def _accepted(accepted: Accepted, response: Response) -> ImageOut:
     return image_out(image)
 
 
-def _options(fields: dict[str, Any], idempotency_key: str | None, who: Principal) -> Upload:
+def _options(given: dict[str, Any], idempotency_key: str | None, who: Principal) -> Upload:
     return Upload(
-        profiles=_names(fields.get("profiles"), "profiles"),
-        analyses=_names(fields.get("analyses"), "analyses"),
+        profiles=fields.names(given.get("profiles"), "profiles"),
+        analyses=fields.names(given.get("analyses"), "analyses"),
         # Never the form's word alone: a non-admin's uploads are its key's owner's.
-        owner_id=who.acting_owner(_text(fields, "owner_id")),
-        callback_url=_text(fields, "callback_url"),
+        owner_id=who.acting_owner(fields.text(given, "owner_id")),
+        callback_url=fields.text(given, "callback_url"),
         idempotency_key=idempotency_key,
     )
-
-
-def _names(value: Any, field: str) -> list[str] | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return [p.strip() for p in value.split(",") if p.strip()]
-    if isinstance(value, list) and all(isinstance(p, str) and p for p in value):
-        return value
-    raise InvalidRequest(
-        f"'{field}' must be a list of non-empty names or a comma-separated string."
-    )
-
-
-_TEXT_LIMITS = {"owner_id": 255, "callback_url": 2048}
-
-
-def _text(fields: dict[str, Any], name: str) -> str | None:
-    value = fields.get(name)
-    if value is None or value == "":
-        return None
-    limit = _TEXT_LIMITS[name]
-    if not isinstance(value, str) or len(value) > limit:
-        raise InvalidRequest(f"'{name}' must be a string of at most {limit} characters.")
-    return value
 
 
 @router.get("", responses=errors(400, 401, 403, 422, 503))
@@ -224,7 +200,7 @@ async def get_image(ctx: Ctx, who: Reader, image_id: ImageId) -> ImageOut:
 async def add_variants(request: Request, ctx: Ctx, who: Uploader, image_id: ImageId) -> ImageOut:
     """Request more profiles for an existing image: `{"profiles": [...]}`."""
     body = await read_json(request, MAX_VARIANTS_BODY)
-    names = _names(body.get("profiles"), "profiles")
+    names = fields.names(body.get("profiles"), "profiles")
     if not names:
         raise InvalidRequest('Send the profiles to add: {"profiles": ["name", ...]}.')
     added = await blocking(images.add_profiles, ctx, image_id, names, owner=who.owner_scope)
@@ -244,7 +220,7 @@ async def add_analyses(request: Request, ctx: Ctx, who: Uploader, image_id: Imag
     Analyses already done or running are left as they are; failed ones run again.
     """
     body = await read_json(request, MAX_VARIANTS_BODY)
-    names = _names(body.get("analyses"), "analyses")
+    names = fields.names(body.get("analyses"), "analyses")
     if not names:
         raise InvalidRequest('Send the analyses to run: {"analyses": ["ocr", ...]}.')
     image = await blocking(analyses.request, ctx, image_id, names, owner=who.owner_scope)

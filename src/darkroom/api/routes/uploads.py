@@ -6,10 +6,11 @@ which validates and records it like `POST /v1/images`. Needs S3 storage (409 oth
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
+from darkroom.api import fields
 from darkroom.api.auth import Uploader
 from darkroom.api.body import read_json
 from darkroom.api.deps import Ctx, blocking
@@ -26,7 +27,6 @@ router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
 
 MAX_BODY = 64 * 1024
 UploadId = Annotated[str, Path(description="The id `POST /v1/uploads` answered with.")]
-_TEXT_LIMITS = {"content_type": 64, "filename": 255, "owner_id": 255, "callback_url": 2048}
 _IMAGE_LINKS = links("image_id", "$response.body#/id", "get_image", "get_original", "add_variants")
 
 
@@ -49,18 +49,18 @@ async def create_upload(request: Request, ctx: Ctx, who: Uploader) -> DirectUplo
         size = int(size)  # JSON has one number type: 1000.0 is the integer 1000
     if not isinstance(size, int) or isinstance(size, bool):
         raise InvalidRequest("'bytes' must be the file's size in bytes, an integer.")
-    content_type = _text(body, "content_type")
+    content_type = fields.text(body, "content_type")
     if content_type is None:
         raise InvalidRequest("'content_type' must name the file's media type, e.g. image/jpeg.")
     wanted = DirectUploadRequest(
         content_type=content_type,
         size=size,
-        filename=_text(body, "filename"),
-        profiles=_names(body.get("profiles"), "profiles"),
-        analyses=_names(body.get("analyses"), "analyses"),
+        filename=fields.text(body, "filename"),
+        profiles=fields.names(body.get("profiles"), "profiles"),
+        analyses=fields.names(body.get("analyses"), "analyses"),
         # Never the body's word alone: a non-admin's uploads are its key's owner's.
-        owner_id=who.acting_owner(_text(body, "owner_id")),
-        callback_url=_text(body, "callback_url"),
+        owner_id=who.acting_owner(fields.text(body, "owner_id")),
+        callback_url=fields.text(body, "callback_url"),
     )
     signed = await blocking(uploads.start, ctx, wanted)
     return DirectUploadOut(
@@ -98,25 +98,3 @@ async def complete_upload(
     if not accepted.created:
         response.headers["Idempotent-Replay"] = "true"
     return image_out(accepted.image)
-
-
-def _names(value: Any, field: str) -> list[str] | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return [p.strip() for p in value.split(",") if p.strip()]
-    if isinstance(value, list) and all(isinstance(p, str) and p for p in value):
-        return value
-    raise InvalidRequest(
-        f"'{field}' must be a list of non-empty names or a comma-separated string."
-    )
-
-
-def _text(fields: dict[str, Any], name: str) -> str | None:
-    value = fields.get(name)
-    if value is None or value == "":
-        return None
-    limit = _TEXT_LIMITS[name]
-    if not isinstance(value, str) or len(value) > limit:
-        raise InvalidRequest(f"'{name}' must be a string of at most {limit} characters.")
-    return value
