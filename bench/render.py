@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -41,6 +40,7 @@ import httpx
 import psutil
 import pyvips
 
+from bench import serving
 from bench.imaging import make_input
 from bench.thumbor_env import VERSION as THUMBOR_VERSION
 from bench.thumbor_env import running_thumbor
@@ -159,38 +159,9 @@ def scenarios() -> list[Scenario]:
 @contextmanager
 def serve(root: Path, port: int, extra_env: dict[str, str]) -> Iterator[psutil.Process]:
     """`darkroom serve` with the render cache off; yields its process for CPU accounting."""
-    env = (
-        os.environ
-        | {
-            "DARKROOM_DATABASE_URL": f"sqlite:///{root / 'bench.db'}",
-            "DARKROOM_STORAGE_URL": f"file://{root / 'objects'}",
-            "DARKROOM_PORT": str(port),
-            "DARKROOM_RENDER_CACHE": "0",
-            "DARKROOM_ALLOW_UNSIGNED": "1",
-            "DARKROOM_LOG_LEVEL": "warning",
-        }
-        | extra_env
-    )
-    log = (root / "serve.log").open("ab")
-    child = subprocess.Popen(
-        [sys.executable, "-m", "darkroom", "serve"], env=env, stdout=log, stderr=log
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or child.poll() is not None:
-                raise RuntimeError((root / "serve.log").read_text())
-            time.sleep(0.2)
+    env = {"DARKROOM_RENDER_CACHE": "0", "DARKROOM_ALLOW_UNSIGNED": "1"} | extra_env
+    with serving.serve(root, port, workers=usable_cpus(), env=env) as child:
         yield psutil.Process(child.pid)
-    finally:
-        child.terminate()
-        child.wait(timeout=60)
-        log.close()
 
 
 def cpu_seconds(process: psutil.Process) -> float:

@@ -24,7 +24,7 @@ from darkroom.db.repo import variants as variant_rows
 from darkroom.db.schema import Image, ImageAnalysis, ImageVariant
 from darkroom.errors import ConfigurationError, DarkroomError, NotFound
 from darkroom.imaging import TransformSpec
-from darkroom.imaging.formats import TRAITS
+from darkroom.imaging.formats import TRAITS, ImageFormat
 from darkroom.imaging.pipeline import output_format_for
 from darkroom.imaging.probe import ANIMATED_FORMATS
 from darkroom.service.context import Context, TaskQueue
@@ -165,21 +165,26 @@ class _Granted(TaskQueue):
 def _output_keys(image: Image, variant: ImageVariant) -> list[str]:
     """The keys a render of the variant may write: the one its format resolves to from
     the image's recorded facts, or one per writable format when those cannot tell."""
-    source = next((f for f, t in TRAITS.items() if t.mime_type == image.mime_type), None)
-    formats = [f for f, t in TRAITS.items() if t.writable]
-    if source is not None:
-        try:
-            spec = TransformSpec.coerce(variant.spec)
-            animated = image.frames > 1 and source in ANIMATED_FORMATS
-            formats = [
-                output_format_for(spec, source, None, has_alpha=image.has_alpha, animated=animated)
-            ]
-        except (DarkroomError, ValueError):
-            pass  # the render itself reports the problem; any key it might write is granted
+    resolved = _output_format(image, variant)
+    formats = [resolved] if resolved else [f for f, t in TRAITS.items() if t.writable]
     return [
         variant_key(image.id, variant.profile, variant.spec_hash, TRAITS[f].extension)
         for f in formats
     ]
+
+
+def _output_format(image: Image, variant: ImageVariant) -> ImageFormat | None:
+    """The variant's output format from the image's recorded facts; None when they cannot
+    tell (an unknown type, a spec that no longer validates: the render reports that)."""
+    source = next((f for f, t in TRAITS.items() if t.mime_type == image.mime_type), None)
+    if source is None:
+        return None
+    try:
+        spec = TransformSpec.coerce(variant.spec)
+        animated = image.frames > 1 and source in ANIMATED_FORMATS
+        return output_format_for(spec, source, None, has_alpha=image.has_alpha, animated=animated)
+    except (DarkroomError, ValueError):
+        return None
 
 
 def _stores(ctx: Context) -> tuple[object, object]:

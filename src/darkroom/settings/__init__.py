@@ -19,7 +19,7 @@ from darkroom.errors import ConfigurationError
 from darkroom.imaging.encode import Encoding
 from darkroom.imaging.formats import ImageFormat
 from darkroom.imaging.limits import DEFAULT_INPUT_FORMATS, Limits
-from darkroom.settings.aliases import ENV_ALIASES, AliasSource, EnvAlias
+from darkroom.settings.aliases import ENV_ALIASES, ENV_PREFIX, AliasSource, EnvAlias, env_names
 from darkroom.settings.types import (
     MIN_SECRET_LENGTH,
     AnalysisNames,
@@ -48,7 +48,6 @@ __all__ = [
     "load_settings",
 ]
 
-ENV_PREFIX = "DARKROOM_"
 # These may carry passwords: their values are never echoed in error messages.
 _SENSITIVE = frozenset(
     {
@@ -423,11 +422,6 @@ class Settings(BaseSettings):
             max_animation_pixels=self.max_animation_pixels,
             input_formats=formats,
         )
-
-
-def env_names(field: str) -> list[str]:
-    """The variables a setting is read from, strongest first."""
-    return [ENV_PREFIX + field.upper()] + [a.env for a in ENV_ALIASES if a.field == field]
 
 
 def load_settings(**overrides: Any) -> Settings:

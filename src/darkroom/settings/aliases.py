@@ -11,6 +11,9 @@ from typing import Any
 from pydantic.fields import FieldInfo
 from pydantic_settings import PydanticBaseSettingsSource
 
+ENV_PREFIX = "DARKROOM_"
+"""Every setting's variable starts so; the aliases below are the exceptions."""
+
 
 @dataclass(frozen=True, slots=True)
 class EnvAlias:
@@ -64,3 +67,8 @@ class AliasSource(PydanticBaseSettingsSource):
             if raw and alias.field not in values:
                 values[alias.field] = alias.convert(raw)
         return values
+
+
+def env_names(field: str) -> list[str]:
+    """The variables a setting is read from, strongest first."""
+    return [ENV_PREFIX + field.upper()] + [a.env for a in ENV_ALIASES if a.field == field]

@@ -17,6 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from darkroom.errors import NotFound
+from darkroom.storage._keep_open import KeepOpen
 from darkroom.storage._s3_errors import S3Misconfigured, translate_error
 from darkroom.storage.base import ObjectStore, StrPath
 from darkroom.storage.keys import (
@@ -346,7 +347,7 @@ class S3Store(ObjectStore):
         with self._calling(key):
             self._client.upload_fileobj(
                 # s3transfer reads it as a file; the stubs know only typing.IO.
-                cast("BinaryIO", _KeepOpen(source)),
+                cast("BinaryIO", KeepOpen(source)),
                 self._bucket,
                 name,
                 ExtraArgs=extra,
@@ -418,38 +419,3 @@ class _BodyReader(io.RawIOBase):
             # Releases the HTTP connection even when the object was not read to its end.
             self._body.close()
         super().close()
-
-
-class _KeepOpen(io.RawIOBase):
-    """The caller's file as lent to s3transfer, with every call but `close()` passed on.
-
-    s3transfer closes the file object of a single-request upload when done with it
-    (boto/s3transfer#80), but the contract leaves the caller's file open.
-    """
-
-    def __init__(self, source: BinaryIO) -> None:
-        self._source = source
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return self._source.seekable()
-
-    def read(self, size: int = -1) -> bytes:
-        return self._source.read(size)
-
-    def readinto(self, buffer: WriteableBuffer, /) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self._source.read(len(view))
-        view[: len(data)] = data
-        return len(data)
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
-        return self._source.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._source.tell()
-
-    def close(self) -> None:
-        """Leave the caller's file open, and this wrapper unmarked as closed."""
