@@ -40,6 +40,15 @@ def test_check_raises_429_with_whole_seconds_to_wait() -> None:
     assert "0.5 a second" in refused.value.message
 
 
+def test_a_slow_rate_still_grants_a_burst_of_one() -> None:
+    buckets = build(0.1, None)  # twice 0.1 is under one request
+    assert buckets is not None
+    check(buckets, "k")
+    with pytest.raises(RateLimited) as refused:
+        check(buckets, "k")
+    assert refused.value.retry_after == 10
+
+
 def test_no_rate_means_no_limit() -> None:
     assert build(None, None) is None
     check(None, "anything")
@@ -48,13 +57,14 @@ def test_no_rate_means_no_limit() -> None:
 @pytest.mark.slow
 def test_processes_sharing_redis_share_one_bucket(redis_url: str) -> None:
     prefix = f"t{secrets.token_hex(4)}-"
-    first = RedisBuckets(redis_url, rate=1, burst=3, prefix=prefix)
-    second = RedisBuckets(redis_url, rate=1, burst=3, prefix=prefix)
+    # A token a 10 s: nothing refills between the takes however slow the machine.
+    first = RedisBuckets(redis_url, rate=0.1, burst=3, prefix=prefix)
+    second = RedisBuckets(redis_url, rate=0.1, burst=3, prefix=prefix)
     try:
         granted = [first.take("key"), second.take("key"), first.take("key")]
         assert granted == [0.0, 0.0, 0.0]
         wait = second.take("key")  # the burst is spent, whichever replica asks
-        assert 0.5 < wait <= 1.0
+        assert 5.0 < wait <= 10.0
         assert first.take("another-key") == 0.0
     finally:
         first.close()

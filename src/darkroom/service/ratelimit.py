@@ -1,6 +1,7 @@
 """Rate limits: a token bucket per API key (or per client address for signed renders).
 
-Each bucket refills at DARKROOM_RATE_LIMIT tokens a second up to twice that (the burst);
+Each bucket refills at DARKROOM_RATE_LIMIT tokens a second up to twice that (the burst,
+never less than one request, so a rate under 0.5 a second still lets requests through);
 a request takes one token or is refused with 429 and the seconds until one is back. In
 one process the buckets live in memory; with DARKROOM_REDIS_URL they live in Redis, so
 every API replica draws from the same bucket.
@@ -126,7 +127,7 @@ def build(rate: float | None, redis_url: str | None, *, prefix: str = "") -> Buc
     """The buckets the settings call for; None when rate limiting is off."""
     if rate is None:
         return None
-    burst = rate * BURST_FACTOR
+    burst = max(1.0, rate * BURST_FACTOR)
     if redis_url:
         return RedisBuckets(redis_url, rate, burst, prefix=prefix)
     return LocalBuckets(rate, burst)

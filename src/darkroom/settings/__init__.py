@@ -325,8 +325,8 @@ class Settings(BaseSettings):
         default=None,
         gt=0,
         description="Requests a second allowed per API key (and per client address for "
-        "signed renders), in bursts of twice that; beyond it the answer is 429 with "
-        "Retry-After. Unset: no limit.",
+        "signed renders), in bursts of twice that (at least one request); beyond it the "
+        "answer is 429 with Retry-After. Unset: no limit.",
     )
     redis_url: RedisUrl | None = Field(
         default=None,
