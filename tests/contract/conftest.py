@@ -42,7 +42,7 @@ def serve(root: Path) -> Iterator[Served]:
         render_allow_hosts=["images.example.invalid"],
         reconcile_interval_seconds=60,
     )
-    runtime = Embedded(settings)
+    runtime = Embedded(settings, poll_ms=10)
     with live_server(runtime.app()) as url, httpx.Client(base_url=url, timeout=30) as http:
         yield Served(url, http, runtime)
 

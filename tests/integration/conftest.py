@@ -60,7 +60,7 @@ def start_service(root: Path, **overrides: Any) -> Callable[[], Iterator[Service
             "reconcile_interval_seconds": 0.5,
         }
         settings = load_settings(**(defaults | overrides))
-        runtime = Embedded(settings, retry=FAST_RETRIES)
+        runtime = Embedded(settings, retry=FAST_RETRIES, poll_ms=10)
         with live_server(runtime.app()) as url, httpx.Client(base_url=url, timeout=30) as http:
             yield Service(runtime, http, root)
 

@@ -26,7 +26,11 @@ log = logging.getLogger(__name__)
 class Embedded:
     """Everything `darkroom serve` runs, wired from one set of settings."""
 
-    def __init__(self, settings: Settings, *, retry: RetryPolicy = DEFAULT_POLICY) -> None:
+    def __init__(
+        self, settings: Settings, *, retry: RetryPolicy = DEFAULT_POLICY, poll_ms: int = 100
+    ) -> None:
+        """`poll_ms`: how long an idle worker thread waits for a message before it looks
+        whether it should stop, so shutdown takes about twice that."""
         self.settings = settings
         self.wired = wire(settings, retry=retry)
         self.ctx = self.wired.ctx
@@ -34,9 +38,8 @@ class Embedded:
             # Every variant message is consumed in this process: uploads can hand over
             # the decode their verification made (`service.handoff`).
             self.ctx.handoff = Handoff(settings.upload_handoff_bytes)
-        # A short consumer poll keeps shutdown prompt; polling an in-memory queue is free.
         self.worker = dramatiq.Worker(
-            self.wired.broker, worker_threads=settings.workers, worker_timeout=100
+            self.wired.broker, worker_threads=settings.workers, worker_timeout=poll_ms
         )
         self.reconciler = Reconciler.for_settings(self.ctx, settings)
         self.outbox = OutboxSender(self.ctx)
