@@ -97,6 +97,18 @@ def needs_service(item: pytest.Item) -> bool:
     )
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: a worker per core for the fast tier, one more when slow tests run.
+
+    The slow tests spend much of their time waiting on `darkroom` processes, brokers and
+    heartbeats; a third worker fills those waits (the full suite took 288 s instead of
+    335 s on 2 cores), while the fast tier, all CPU, is slower with it (82 s instead of 69 s).
+    """
+    cores = len(os.sched_getaffinity(0))
+    fast_only = "not slow" in (config.getoption("markexpr") or "").replace("  ", " ")
+    return cores if fast_only else cores + 1
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that needs a backing service `slow` (before `-m` deselects)."""
