@@ -152,7 +152,7 @@ def create(
     )
     if decoded is not None and ctx.handoff is not None:
         ctx.handoff.put(key, decoded)
-    enqueue_dispatch(ctx, image.id)
+    enqueue_new(ctx, image)
     return Accepted(image, created=True)
 
 
@@ -202,6 +202,24 @@ def _insert(
         analyses=analysis_names,
     )
     return ImageRecord.of(image_rows.get_image(session, created.id))
+
+
+def enqueue_new(ctx: Context, image: ImageRecord) -> None:
+    """Hand a new image's work to the queue: a message for its variants (whose worker
+    claims the siblings with the first, `variants.process`) and one per analysis.
+
+    Every row of a new image is due, so the upload sends what a dispatch message would
+    have its worker send after reading the image back: one queue hop and one transaction
+    fewer between the upload and its first variant. If the broker fails, the reconciler
+    picks the work up.
+    """
+    try:
+        if image.variants:
+            ctx.tasks().transform(image.variants[0].id)
+        for analysis in image.analyses:
+            ctx.tasks().analyze(analysis.analysis, analysis.id)
+    except DarkroomError as exc:
+        log.warning("could not enqueue image %s, the reconciler will: %s", image.id, exc)
 
 
 def enqueue_dispatch(ctx: Context, image_id: str) -> None:
