@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -242,6 +243,42 @@ def test_bad_requests_get_clear_errors(service: Service, tmp_path: Path) -> None
     missing = service.http.get("/v1/images/nope")
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found"
+
+
+def test_broken_multipart_bodies_are_400_naming_the_problem(service: Service) -> None:
+    boundary = "darkroom-test-boundary"
+    headers = {"content-type": f"multipart/form-data; boundary={boundary}"}
+    no_name = f"--{boundary}\r\nContent-Disposition: form-data\r\n\r\nx\r\n--{boundary}--\r\n"
+    answer = service.http.post("/v1/images", content=no_name.encode(), headers=headers)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "invalid_request"
+    assert '"name" must be provided' in answer.json()["error"]["message"]
+    two_files = service.http.post(
+        "/v1/images", files=[("file", ("a.jpg", b"1")), ("file", ("b.jpg", b"2"))]
+    )
+    assert two_files.status_code == 400
+    assert "Too many files" in two_files.json()["error"]["message"]
+
+
+def test_a_photo_of_several_megabytes_is_read_in_memory(
+    service: Service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Starlette would spool a file over 1 MiB to a temporary file; the upload keeps it.
+    spooled: list[int] = []
+    original = tempfile.SpooledTemporaryFile.rollover
+
+    def rollover(self: tempfile.SpooledTemporaryFile[bytes]) -> None:
+        spooled.append(1)
+        original(self)
+
+    monkeypatch.setattr(tempfile.SpooledTemporaryFile, "rollover", rollover)
+    data = read("jpeg-adobergb-heavy-xmp-2000x1072.jpg")
+    assert len(data) > 1 << 20
+    answer = service.upload(data, profiles="avatar")
+    assert answer.status_code == 202, answer.text
+    assert service.wait(answer.json()["id"])["status"] == "done"
+    assert spooled == []
+    assert service.http.get(f"/v1/images/{answer.json()['id']}/original").content == data
 
 
 def test_upload_over_the_limit_is_413(tmp_path: Path) -> None:

@@ -51,8 +51,10 @@ def bearer_key(headers: Mapping[str, str]) -> str | None:
 
 
 async def authenticate(ctx: Context, key: str | None) -> Principal:
-    """Who `key` acts as (see `service.auth.authenticate`), looked up off the event loop."""
-    return await blocking(auth.authenticate, ctx, key)
+    """Who `key` acts as (see `service.auth.authenticate`): from the cache on the event
+    loop, else looked up off it."""
+    found = auth.authenticate_cached(ctx, key)
+    return found if found is not None else await blocking(auth.authenticate, ctx, key)
 
 
 async def principal(

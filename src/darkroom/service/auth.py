@@ -206,9 +206,7 @@ def protected(ctx: Context) -> bool:
 def authenticate(ctx: Context, key: str | None) -> Principal:
     """Who `key` (a bearer key, or None when none was sent) acts as; Unauthorized if nobody."""
     if key is None:
-        if not protected(ctx):
-            return OPEN
-        raise Unauthorized("This needs an API key: send Authorization: Bearer KEY.")
+        return _open_or_refused(protected(ctx))
     key_hash = hash_key(key)
     seen, principal = _cache(ctx).get(key_hash)
     if not seen:
@@ -218,6 +216,26 @@ def authenticate(ctx: Context, key: str | None) -> Principal:
                 None if row is None else Principal(row.id, row.owner_id, Role.parse(row.role))
             )
         _cache(ctx).put(key_hash, principal)
+    return _known_or_refused(principal)
+
+
+def authenticate_cached(ctx: Context, key: str | None) -> Principal | None:
+    """`authenticate`'s answer from this process's cache alone; None when it would need the
+    database (so the caller can stay off a thread for the usual request)."""
+    if key is None:
+        cached = _cache(ctx).protected()
+        return None if cached is None else _open_or_refused(cached)
+    seen, principal = _cache(ctx).get(hash_key(key))
+    return _known_or_refused(principal) if seen else None
+
+
+def _open_or_refused(keys_exist: bool) -> Principal:
+    if not keys_exist:
+        return OPEN
+    raise Unauthorized("This needs an API key: send Authorization: Bearer KEY.")
+
+
+def _known_or_refused(principal: Principal | None) -> Principal:
     if principal is None:
         raise Unauthorized("The API key is unknown or revoked.")
     return principal

@@ -14,7 +14,7 @@ from starlette.datastructures import UploadFile
 
 from darkroom.api import fields
 from darkroom.api.auth import Reader, Uploader, listed_owner
-from darkroom.api.body import decode_base64, json_limit, read_json, read_upload
+from darkroom.api.body import decode_base64, json_limit, read_form, read_json, read_upload
 from darkroom.api.deps import Ctx, blocking
 from darkroom.api.downloads import file_response, media_type
 from darkroom.api.openapi import (
@@ -102,7 +102,7 @@ async def upload_image(
     limit = ctx.limits.max_bytes
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
-        async with request.form(max_files=1, max_fields=20) as form:
+        async with read_form(request, max_bytes=limit, max_fields=20) as form:
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
                 raise InvalidRequest("A multipart upload needs its image in a 'file' field.")

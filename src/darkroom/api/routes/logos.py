@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Path, Request, Response
 from starlette.datastructures import UploadFile
 
 from darkroom.api.auth import Admin
-from darkroom.api.body import read_upload
+from darkroom.api.body import read_form, read_upload
 from darkroom.api.deps import Ctx, blocking
 from darkroom.api.downloads import file_response
 from darkroom.api.openapi import (
@@ -58,7 +58,7 @@ async def put_logo(request: Request, ctx: Ctx, who: Admin, name: LogoName) -> Lo
     """
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise InvalidRequest("Send the logo as multipart/form-data with its image in 'file'.")
-    async with request.form(max_files=1) as form:
+    async with read_form(request, max_bytes=ctx.limits.max_bytes, max_fields=20) as form:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise InvalidRequest("A logo upload needs its image in a 'file' field.")
