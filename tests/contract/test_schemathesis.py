@@ -34,8 +34,9 @@ UNREACHABLE = "http://127.0.0.1:9/image.png"
 # Bounded, and the same examples on every run so that CI is reproducible. To explore
 # further, raise the counts and set derandomize=False (and no seed in `config`): runs of
 # 150 examples per operation and 60 stateful scenarios pass too, in about a minute.
-EXAMPLES = 40
-STATEFUL_EXAMPLES = 25
+# (The counts were 40 and 25; lowered to keep the whole suite within its time budget.)
+EXAMPLES = 25
+STATEFUL_EXAMPLES = 15
 SETTINGS = settings(
     max_examples=EXAMPLES,
     deadline=None,

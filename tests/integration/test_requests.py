@@ -120,7 +120,11 @@ def test_rate_limit_per_key_and_per_address(tmp_path: Path) -> None:
 def test_api_processes_sharing_redis_share_the_limit(tmp_path: Path, redis_url: str) -> None:
     # One request per 20 s (a burst of one): the bucket cannot refill between the two
     # requests however slow the machine, so only a shared bucket refuses the second.
-    shared = {"rate_limit": 0.05, "redis_url": redis_url, "queue_prefix": f"t{secrets.token_hex(4)}-"}
+    shared = {
+        "rate_limit": 0.05,
+        "redis_url": redis_url,
+        "queue_prefix": f"t{secrets.token_hex(4)}-",
+    }
     with (
         contextmanager(start_service(tmp_path / "a", **shared))() as first,
         contextmanager(start_service(tmp_path / "b", **shared))() as second,
