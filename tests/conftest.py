@@ -105,8 +105,29 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     335 s on 2 cores), while the fast tier, all CPU, is slower with it (82 s instead of 69 s).
     """
     cores = len(os.sched_getaffinity(0))
-    fast_only = "not slow" in (config.getoption("markexpr") or "").replace("  ", " ")
-    return cores if fast_only else cores + 1
+    return cores if fast_tier(config) else cores + 1
+
+
+def fast_tier(config: pytest.Config) -> bool:
+    """Whether this run is the fast tier (`-m "not slow"`)."""
+    return "not slow" in " ".join((config.getoption("markexpr") or "").split())
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """In the fast tier, a module marked slow as a whole is not even imported.
+
+    Its tests would all be deselected, but collecting them costs each worker seconds
+    (schemathesis builds its cases from the OpenAPI document, the browser tests import
+    Playwright, the analyzer tests their models).
+    """
+    if not fast_tier(config) or collection_path.suffix != ".py":
+        return None
+    if not collection_path.name.startswith("test_"):
+        return None
+    return SLOW_MODULE in collection_path.read_text(encoding="utf-8") or None
+
+
+SLOW_MODULE = "\npytestmark = pytest.mark.slow"
 
 
 @pytest.hookimpl(tryfirst=True)

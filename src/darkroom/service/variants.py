@@ -153,10 +153,9 @@ def _render_group(ctx: Context, group: list[ImageVariant], started: float) -> li
     def one(index: int) -> Outcome:
         return _observe(ctx, _one(ctx, group[index], specs[index], original, info, base), started)
 
-    # Largest first: this thread takes the costliest render (an 800 px WebP's encode is
+    # Costliest first: this thread takes the costliest render (an 800 px WebP's encode is
     # most of a group's time) while the others share the rest, so the last variant is
-    # ready when the costliest is, not after it (an idle upload's three default
-    # profiles: done in ~45 ms after the decode instead of ~75).
+    # ready when the costliest is rather than after it.
     order = sorted(range(len(group)), key=lambda i: -_estimated_cost(specs[i], info))
     threads = min(len(group), usable_cpus())
     if threads < 2:
