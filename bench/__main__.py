@@ -1,4 +1,4 @@
-"""Every benchmark in one run: `python -m bench all [--quick] [--out FILE]`.
+"""Every benchmark in one run: `python -m bench all [--quick] [--out FILE] [--only a,b]`.
 
 Each benchmark runs as its own process (`python -m bench.<name> ...`) one after the other,
 and their Markdown goes into one file (default `docs/benchmarks-latest.md`) under a header
@@ -130,10 +130,19 @@ def main() -> None:
     parser.add_argument("what", choices=["all"])
     parser.add_argument("--quick", action="store_true", help="small runs, for the tests")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks-latest.md")
+    parser.add_argument(
+        "--only",
+        type=lambda names: names.split(","),
+        default=[bench.name for bench in BENCHES],
+        help="comma-separated benchmark names (default: every one)",
+    )
     args = parser.parse_args()
+    unknown = set(args.only) - {bench.name for bench in BENCHES}
+    if unknown:
+        parser.error(f"no benchmark named {', '.join(sorted(unknown))}")
     sections = [header()]
     with tempfile.TemporaryDirectory() as tmp:
-        for bench in BENCHES:
+        for bench in (bench for bench in BENCHES if bench.name in args.only):
             print(f"running bench.{bench.name} ...", file=sys.stderr)
             sections.append(run(bench, args.quick, Path(tmp)))
     args.out.write_text("\n\n".join(sections))
