@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from darkroom.db.schema import DeadLetter, Image, ImageVariant
 from darkroom.imaging import ImageFormat
 from darkroom.imaging.base import shared_base
 from darkroom.service import variants as variants_service
+from darkroom.settings import usable_cpus
 from tests.corpus import Entry, ok_entries, read, rejected_entries
 from tests.integration.conftest import Service, start_service
 
@@ -389,3 +391,51 @@ def test_the_variants_of_an_upload_come_from_one_read_and_decode(
         assert sizes["thumb_200"] == (200, 200)
         assert sizes["webp_800"] == (800, 653)
         assert sizes["avatar"] == (128, 128)
+
+
+def test_an_upload_queues_its_variants_itself_and_added_ones_go_through_dispatch(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dispatched: list[str] = []
+    real_dispatch = variants_service.dispatch
+
+    def counting_dispatch(ctx: Any, image_id: str) -> int:
+        dispatched.append(image_id)
+        return real_dispatch(ctx, image_id)
+
+    monkeypatch.setattr(variants_service, "dispatch", counting_dispatch)
+    image_id = service.upload(read("jpeg-progressive.jpg"), profiles="thumb_200,avatar").json()[
+        "id"
+    ]
+    assert service.wait(image_id)["status"] == "done"
+    assert dispatched == []  # no dispatch hop between an upload and its variants
+    added = service.http.post(f"/v1/images/{image_id}/variants", json={"profiles": ["webp_800"]})
+    assert added.status_code in (200, 202), added.text
+    final = service.wait(image_id)
+    assert {v["profile"]: v["status"] for v in final["variants"]}["webp_800"] == "done"
+    assert dispatched == [image_id]
+
+
+def test_a_group_renders_its_costliest_variant_on_the_claiming_thread(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: dict[str, str] = {}
+    real_one = variants_service._one
+
+    def recording_one(ctx: Any, claimed: ImageVariant, *args: Any) -> Any:
+        threads[claimed.profile] = threading.current_thread().name
+        return real_one(ctx, claimed, *args)
+
+    monkeypatch.setattr(variants_service, "_one", recording_one)
+    image_id = service.upload(
+        read("photo-flickr-2725x2225.jpg"), profiles="thumb_200,avatar,webp_800"
+    ).json()["id"]
+    assert service.wait(image_id)["status"] == "done"
+    assert set(threads) == {"thumb_200", "avatar", "webp_800"}
+    pooled = {profile for profile, name in threads.items() if name.startswith("variant")}
+    if usable_cpus() < 2:
+        assert pooled == set()  # one thread renders them all
+    else:
+        # The 800 px WebP (the costliest) on the thread that claimed the group, the
+        # cheaper two on the pool beside it.
+        assert pooled == {"thumb_200", "avatar"}
