@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pyvips
 
@@ -61,11 +62,11 @@ def load_picture(
         info = probe(data, limits)
     width, height = info.upright_size()
     target = min(max_side, max(width, height))
-    options = {"height": target, "size": "down"}
+    options: dict[str, Any] = {"height": target, "size": "down"}
     if info.needs_colour_transform:
         options["output_profile"] = "srgb"
     with refusing(data, info.format, Stage.DECODE):
-        image = load.thumbnail(data, info, target, all_frames=False, **options)
+        image = load.thumbnail(data, info, target, all_frames=False, libvips_scale=True, **options)
         image = _to_rgb(image).copy_memory()
     scale = max(width, height) / max(int(image.width), int(image.height))
     return Picture(image, scale, width, height)

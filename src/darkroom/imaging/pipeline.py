@@ -24,7 +24,7 @@ from darkroom.imaging.encode import (
     resolve_format,
 )
 from darkroom.imaging.formats import TRAITS, ImageFormat
-from darkroom.imaging.geometry import Box, Plan, any_inside, plan, source_boxes
+from darkroom.imaging.geometry import SMART_CROPS, Box, Plan, any_inside, plan, source_boxes
 from darkroom.imaging.limits import DEFAULT_LIMITS, Limits
 from darkroom.imaging.probe import ImageInfo, probe
 from darkroom.imaging.refusals import Stage, refusing
@@ -215,7 +215,13 @@ def _decode(
     if spec.crop is None:
         # Shrink-on-load: the decoder produces (close to) the target size directly.
         return load.thumbnail(
-            data, info, width, all_frames=animated, no_rotate=not spec.auto_orient, **options
+            data,
+            info,
+            width,
+            all_frames=animated,
+            libvips_scale=geometry.gravity in SMART_CROPS,
+            no_rotate=not spec.auto_orient,
+            **options,
         )
     image = load.open_image(data, info, all_frames=animated)
     if spec.auto_orient:

@@ -60,7 +60,10 @@ def test_renders_from_a_shared_base_match_renders_from_the_bytes(name: str) -> N
             alone.format,
         ), spec
         difference = (pixels(alone.data) - pixels(shared.data)).abs().avg()
-        assert difference < 1.6, f"{spec.canonical()}: mean difference {difference:.2f}"
+        # From the bytes, a JPEG decodes at the scale nearest the result (1/4 for a 300x100
+        # fill of a 1200x799 photo, with nothing left to resize across); from the base, the
+        # same render is resized from more pixels: up to ~2 levels apart on fine detail.
+        assert difference < 2.5, f"{spec.canonical()}: mean difference {difference:.2f}"
 
 
 def test_the_largest_render_is_exactly_its_render_from_the_bytes() -> None:
