@@ -1,7 +1,7 @@
 """On-demand render throughput of `darkroom serve` against bare pyvips and thumbor 7.8.
 
 Usage: python -m bench.render [--seconds 15] [--rounds 3] [--connections 8] [--only 1 3]
-                              [--no-thumbor]
+                              [--no-thumbor] [--before PATH_TO_AN_OLDER_CHECKOUT]
 
 Needs `wrk` (Debian package `wrk`) as the load generator: a C client keeps the load
 generator's own CPU use low on a 2-core machine. For each scenario:
@@ -14,6 +14,8 @@ generator's own CPU use low on a 2-core machine. For each scenario:
 - **thumbor**: thumbor 7.8 from the package index in a virtualenv of its own
   (`bench/thumbor_env.py`), 2 processes, file loader, no result storage, the same 16
   sizes as thumbor URLs, driven by wrk like the service.
+- **before** (with `--before`): a second `darkroom serve` from an older checkout's `src`
+  (a commit exported with `git archive`), driven like the service in the same rounds.
 The sides alternate for `--rounds` rounds, so that drift in the machine's speed (other
 tenants, clocks) hits all alike; the table gives the median of each column and of the
 per-round ratios. Prints Markdown.
@@ -160,6 +162,7 @@ def scenarios() -> list[Scenario]:
 def serve(root: Path, port: int, extra_env: dict[str, str]) -> Iterator[psutil.Process]:
     """`darkroom serve` with the render cache off; yields its process for CPU accounting."""
     env = {"DARKROOM_RENDER_CACHE": "0", "DARKROOM_ALLOW_UNSIGNED": "1"} | extra_env
+    root.mkdir(exist_ok=True)
     with serving.serve(root, port, workers=usable_cpus(), env=env) as child:
         yield psutil.Process(child.pid)
 
@@ -281,6 +284,7 @@ class Round:
     bare_rps: float
     bare_cpu_ms: float
     thumbor: Driven | None
+    before: Driven | None = None
 
     @property
     def ratio(self) -> float:
@@ -317,6 +321,7 @@ def main() -> None:
         "--only", type=int, nargs="*", help="run only these scenarios (1-4, in table order)"
     )
     parser.add_argument("--no-thumbor", action="store_true", help="leave thumbor out")
+    parser.add_argument("--before", type=Path, default=None, help="an older checkout's root")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
@@ -329,6 +334,12 @@ def main() -> None:
         images.mkdir()
         extra = {"DARKROOM_RENDER_CONCURRENCY": str(args.concurrency)}
         server = stack.enter_context(serve(root, args.port, extra))
+        servers = {f"http://127.0.0.1:{args.port}": server}
+        if args.before is not None:
+            older = extra | {"PYTHONPATH": str(args.before / "src")}
+            servers[f"http://127.0.0.1:{args.port + 1}"] = stack.enter_context(
+                serve(root / "before", args.port + 1, older)
+            )
         # One single-process thumbor per core, each on its own port with its share of the
         # connections: thumbor's own `--processes` forks onto one listening socket, and a
         # handful of keep-alive connections then lands unevenly (one process busy, one idle).
@@ -338,7 +349,6 @@ def main() -> None:
                 stack.enter_context(running_thumbor(images, processes=1)) for _ in range(cores)
             ]
         pool = stack.enter_context(get_context("spawn").Pool(args.concurrency))
-        base = f"http://127.0.0.1:{args.port}"
         for index, scenario in enumerate(scenarios()):
             if args.only and index + 1 not in args.only:
                 continue
@@ -346,29 +356,38 @@ def main() -> None:
             suffix = "png" if data.startswith(PNG_SIGNATURE) else "jpg"
             name = f"input{index}.{suffix}"
             (images / name).write_bytes(data)
-            image = httpx.post(
-                f"{base}/v1/images", files={"file": ("in", data)}, data={"profiles": "avatar"}
-            ).json()
-            paths = [f"/v1/render/{image['id']}?{q}" for q in scenario.queries]
+            paths = {url: _render_paths(url, data, scenario.queries) for url in servers}
             thumbor_paths = [path.format(name=name) for path in scenario.thumbor]
-            for path in paths[:2]:  # warm up: first decode, thread pools
-                assert httpx.get(base + path, timeout=60).status_code == 200
             for thumbor in thumbors:
                 for path in thumbor_paths[:2]:
                     assert httpx.get(thumbor + path, timeout=60).status_code == 200
             rounds = []
             for _ in range(args.rounds):
-                served = drive([server], [base], paths, args, root)
+                served, *older_side = [
+                    drive([process], [url], paths[url], args, root)
+                    for url, process in servers.items()
+                ]
                 bare, bare_cpu = bare_loop(
                     pool, index, images / name, args.seconds, args.concurrency
                 )
                 peer = None
                 if thumbors:
                     peer = drive(thumbor_processes(images), thumbors, thumbor_paths, args, root)
-                rounds.append(Round(served, bare, bare_cpu, peer))
+                rounds.append(Round(served, bare, bare_cpu, peer, *older_side))
             rss = server.memory_info().rss / 1024**2
             rows.append((scenario.name, rounds, rss))
     _table(rows, args, cores)
+
+
+def _render_paths(base: str, data: bytes, queries: list[str]) -> list[str]:
+    """Upload `data` to the service at `base`; its render paths, warmed up."""
+    image = httpx.post(
+        f"{base}/v1/images", files={"file": ("in", data)}, data={"profiles": "avatar"}
+    ).json()
+    paths = [f"/v1/render/{image['id']}?{q}" for q in queries]
+    for path in paths[:2]:  # warm up: first decode, thread pools
+        assert httpx.get(base + path, timeout=60).status_code == 200
+    return paths
 
 
 def _table(
@@ -386,9 +405,10 @@ def _table(
     print(
         "| scenario | service req/s | p50 ms | p99 ms | CPU ms/req "
         "| bare pyvips renders/s | bare CPU ms/render | service / bare (rounds) "
-        "| thumbor req/s | thumbor CPU ms/req | service / thumbor | errors | service RSS MiB |"
+        "| thumbor req/s | thumbor CPU ms/req | service / thumbor | errors | service RSS MiB "
+        "| before req/s | before CPU ms/req | before / bare |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, rounds, rss in rows:
         ratios = ", ".join(f"{r.ratio:.2f}" for r in rounds)
         peers = [r.thumbor for r in rounds if r.thumbor is not None]
@@ -407,8 +427,20 @@ def _table(
             f"**{median(versus):.2f}**" if versus else "-",
             str(sum(r.service.errors + (r.thumbor.errors if r.thumbor else 0) for r in rounds)),
             f"{rss:.0f}",
+            *_before_cells(rounds),
         ]
         print("| " + " | ".join(cells) + " |")
+
+
+def _before_cells(rounds: list[Round]) -> list[str]:
+    older = [(r.before, r.bare_rps) for r in rounds if r.before is not None]
+    if not older:
+        return ["-", "-", "-"]
+    return [
+        f"{median(b.rps for b, _ in older):.1f}",
+        f"{median(b.cpu_ms for b, _ in older):.1f}",
+        f"**{median(b.rps / bare for b, bare in older):.2f}**",
+    ]
 
 
 if __name__ == "__main__":

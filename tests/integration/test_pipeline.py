@@ -420,13 +420,13 @@ def test_a_group_renders_its_costliest_variant_on_the_claiming_thread(
     service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     threads: dict[str, str] = {}
-    real_one = variants_service._one
+    real_produce = variants_service._produce
 
-    def recording_one(ctx: Any, claimed: ImageVariant, *args: Any) -> Any:
-        threads[claimed.profile] = threading.current_thread().name
-        return real_one(ctx, claimed, *args)
+    def recording_produce(ctx: Any, variant: ImageVariant, *args: Any) -> Any:
+        threads[variant.profile] = threading.current_thread().name
+        return real_produce(ctx, variant, *args)
 
-    monkeypatch.setattr(variants_service, "_one", recording_one)
+    monkeypatch.setattr(variants_service, "_produce", recording_produce)
     image_id = service.upload(
         read("photo-flickr-2725x2225.jpg"), profiles="thumb_200,avatar,webp_800"
     ).json()["id"]

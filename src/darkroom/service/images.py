@@ -201,7 +201,7 @@ def _insert(
         variants=variants,
         analyses=analysis_names,
     )
-    return ImageRecord.of(image_rows.get_image(session, created.id))
+    return ImageRecord.of(created)
 
 
 def enqueue_new(ctx: Context, image: ImageRecord) -> None:

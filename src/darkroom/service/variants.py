@@ -85,13 +85,7 @@ def process(ctx: Context, variant_id: str, *, waited: float | None = None) -> Ou
     started = time.perf_counter()
     try:
         with transaction(ctx.sessions) as session:
-            claimed = variant_rows.claim_variant(session, variant_id, lease=ctx.lease)
-            image_id = (
-                claimed.image_id
-                if claimed is not None
-                else variant_rows.image_id_of_variant(session, variant_id)
-            )
-        siblings = _claim_siblings(ctx, image_id, exclude=variant_id)
+            claimed, siblings = variant_rows.claim_group(session, variant_id, lease=ctx.lease)
     except NotFound:
         log.info("variant %s no longer exists (image deleted)", variant_id)
         claimed, siblings = None, []
@@ -123,18 +117,19 @@ def expired(ctx: Context, waited: float | None, kind: str) -> JobExpired | None:
     )
 
 
-def _claim_siblings(ctx: Context, image_id: str, *, exclude: str) -> list[ImageVariant]:
-    # A transaction of its own, after the claim of `exclude` committed: a claim locks its
-    # variant, then the image; claiming more variants while holding the image would take
-    # them in the other order than a worker claiming one of them alone (a deadlock on
-    # PostgreSQL). The sibling claim skips rows locked by such a worker instead.
-    with transaction(ctx.sessions) as session:
-        return variant_rows.claim_due_siblings(session, image_id, exclude=exclude, lease=ctx.lease)
+@dataclass(frozen=True)
+class _Stored:
+    """A variant's render, in storage and not yet recorded."""
+
+    variant: ImageVariant
+    key: str
+    result: Rendered
 
 
 def _render_group(ctx: Context, group: list[ImageVariant], started: float) -> list[Outcome]:
     """Render every claimed variant of one image from one read (and, if it helps, one
-    decode) of its original, side by side; the outcome of each, logged and counted."""
+    decode) of its original, side by side, then record them together; the outcome of
+    each, logged and counted."""
     source = group[0].image.original_key
     specs = [TransformSpec.coerce(v.spec) for v in group]
     decoded = ctx.handoff.take(source) if ctx.handoff is not None else None
@@ -150,8 +145,13 @@ def _render_group(ctx: Context, group: list[ImageVariant], started: float) -> li
     except Exception as exc:
         return [_observe(ctx, _failed(ctx, variant, exc), started) for variant in group]
 
-    def one(index: int) -> Outcome:
-        return _observe(ctx, _one(ctx, group[index], specs[index], original, info, base), started)
+    def one(index: int) -> _Stored | Outcome:
+        variant = group[index]
+        try:
+            key, result = _produce(ctx, variant, specs[index], original, info, base)
+        except Exception as exc:
+            return _observe(ctx, _failed(ctx, variant, exc), started)
+        return _Stored(variant, key, result)
 
     # Costliest first: this thread takes the costliest render (an 800 px WebP's encode is
     # most of a group's time) while the others share the rest, so the last variant is
@@ -159,13 +159,19 @@ def _render_group(ctx: Context, group: list[ImageVariant], started: float) -> li
     order = sorted(range(len(group)), key=lambda i: -_estimated_cost(specs[i], info))
     threads = min(len(group), usable_cpus())
     if threads < 2:
-        outcomes = {i: one(i) for i in order}
+        made = {i: one(i) for i in order}
     else:
         with ThreadPoolExecutor(threads - 1, thread_name_prefix="variant") as pool:
             rest = {i: pool.submit(one, i) for i in order[1:]}
-            outcomes = {order[0]: one(order[0])}
-            outcomes |= {i: future.result() for i, future in rest.items()}
-    return [outcomes[i] for i in range(len(group))]
+            made = {order[0]: one(order[0])}
+            made |= {i: future.result() for i, future in rest.items()}
+    # One transaction records them all: the image's status is worked out once, not once
+    # per variant, and the last to finish is what the client waits for anyway.
+    in_order = [made[i] for i in range(len(group))]
+    recorded = iter(_record(ctx, [m for m in in_order if isinstance(m, _Stored)]))
+    return [
+        m if isinstance(m, Outcome) else _observe(ctx, next(recorded), started) for m in in_order
+    ]
 
 
 def _estimated_cost(spec: TransformSpec, info: ImageInfo) -> float:
@@ -198,43 +204,40 @@ def _observe(ctx: Context, outcome: Outcome, started: float) -> Outcome:
     return outcome
 
 
-def _one(
-    ctx: Context,
-    claimed: ImageVariant,
-    spec: TransformSpec,
-    original: bytes,
-    info: ImageInfo,
-    base: Base | None,
-) -> Outcome:
-    variant_id = claimed.id
-    try:
-        key, result = _produce(ctx, claimed, spec, original, info, base)
-    except Exception as exc:
-        return _failed(ctx, claimed, exc)
+def _record(ctx: Context, stored: list[_Stored]) -> list[Outcome]:
+    """Record renders of one image as done, in one transaction; their outcomes, in order."""
+    if not stored:
+        return []
+    image_id = stored[0].variant.image_id
+    outputs = [
+        variant_rows.VariantOutput(
+            s.variant.id,
+            s.key,
+            s.result.width,
+            s.result.height,
+            s.result.size,
+            s.result.format.value,
+        )
+        for s in stored
+    ]
+    # Rendered anew with a newer spec: the old output goes, and the CDN's copy of it.
+    replaced = [s.variant for s in stored if s.variant.output_key not in (None, s.key)]
     try:
         with transaction(ctx.sessions) as session:
-            change = variant_rows.mark_variant_done(
-                session,
-                variant_id,
-                output_key=key,
-                width=result.width,
-                height=result.height,
-                file_size=result.size,
-                format=result.format.value,
-            )
+            change = variant_rows.mark_variants_done(session, image_id, outputs)
             record_completion(session, change)
-            replaced = claimed.output_key if claimed.output_key != key else None
-            if replaced is not None:
-                # Rendered anew with a newer spec: the CDN's copy of the old one must go.
-                path = purge.variant_path(claimed.image_id, claimed.profile)
-                purge.record(session, ctx.settings, claimed.image_id, [path])
+            if replaced:
+                paths = [purge.variant_path(image_id, v.profile) for v in replaced]
+                purge.record(session, ctx.settings, image_id, paths)
     except NotFound:
-        # The image was deleted while we rendered: do not leave its output behind.
-        ctx.outputs.delete(key)
-        return Outcome(variant_id, None)
-    if replaced is not None:
-        ctx.outputs.delete(replaced)
-    return Outcome(variant_id, Status.DONE, claimed=claimed)
+        # The image was deleted while we rendered: do not leave its outputs behind.
+        for s in stored:
+            ctx.outputs.delete(s.key)
+        return [Outcome(s.variant.id, None) for s in stored]
+    for variant in replaced:
+        assert variant.output_key is not None
+        ctx.outputs.delete(variant.output_key)
+    return [Outcome(s.variant.id, Status.DONE, claimed=s.variant) for s in stored]
 
 
 def _produce(

@@ -368,3 +368,72 @@ def test_sibling_claims_racing_single_claims_give_each_variant_one_owner(
     with transaction(db_sessions) as session:
         variants = image_rows.get_image(session, image.id).variants
     assert {(v.status, v.attempt_count) for v in variants} == {(W, 1)}
+
+
+def test_a_group_claim_takes_the_variant_and_its_due_siblings_in_one_go(
+    db_sessions: sessionmaker[Session],
+) -> None:
+    with transaction(db_sessions) as session:
+        image = make_image(session, ["a", "b", "c", "d"], now=T0)
+        a, b, c, d = (v.id for v in image.variants)
+        variant_rows.retry_variant(
+            session, d, error_msg="503", retry_at=T0 + timedelta(minutes=1), now=T0
+        )
+    with transaction(db_sessions) as session:
+        claimed, siblings = variant_rows.claim_group(session, a, lease=LEASE, now=T0)
+        assert claimed is not None
+        assert claimed.image.original_key == "originals/ab/abcdef.jpg"
+        assert [(v.id, v.status, v.attempt_count) for v in siblings] == [(b, W, 1), (c, W, 1)]
+    with transaction(db_sessions) as session:
+        assert image_rows.get_image(session, image.id).status is W
+        # A redelivered message finds its variant leased, and takes only what fell due since.
+        later = T0 + timedelta(minutes=2)
+        again, due = variant_rows.claim_group(session, a, lease=LEASE, now=later)
+        assert again is None
+        assert [v.id for v in due] == [d]
+        with pytest.raises(NotFound):
+            variant_rows.claim_group(session, MISSING, lease=LEASE)
+
+
+def test_group_claims_racing_single_claims_give_each_variant_one_owner(
+    db_sessions: sessionmaker[Session],
+) -> None:
+    with transaction(db_sessions) as session:
+        image = make_image(session, [f"p{i:02}" for i in range(10)])
+        variant_ids = [v.id for v in image.variants]
+
+    def group(variant_id: str) -> list[str]:
+        with transaction(db_sessions) as session:
+            claimed, siblings = variant_rows.claim_group(session, variant_id, lease=LEASE)
+            return [v.id for v in ([claimed] if claimed else []) + siblings]
+
+    def single(variant_id: str) -> list[str]:
+        with transaction(db_sessions) as session:
+            won = variant_rows.claim_variant(session, variant_id, lease=LEASE)
+            return [] if won is None else [variant_id]
+
+    tasks = [partial(group, v) for v in variant_ids[:3]] + [partial(single, v) for v in variant_ids]
+    wins = [variant_id for result in run_together(tasks) for variant_id in _ok(result)]
+    assert sorted(wins) == sorted(variant_ids)
+    with transaction(db_sessions) as session:
+        assert image_rows.get_image(session, image.id).status is W
+
+
+def test_a_group_of_results_is_recorded_at_once(db_sessions: sessionmaker[Session]) -> None:
+    with transaction(db_sessions) as session:
+        image = make_image(session, ["a", "b", "c"], now=T0)
+        ids = [v.id for v in image.variants]
+        variant_rows.claim_group(session, ids[0], lease=LEASE, now=T0)
+    outputs = [variant_rows.VariantOutput(i, f"variants/{i}.jpg", 20, 10, 99, "jpeg") for i in ids]
+    with transaction(db_sessions) as session:
+        partly = variant_rows.mark_variants_done(session, image.id, outputs[:2], now=T0)
+        assert (partly.before, partly.after) == (W, W)
+        change = variant_rows.mark_variants_done(session, image.id, outputs[2:], now=T0)
+        assert (change.before, change.after) == (W, D)
+        variants = image_rows.get_image(session, image.id).variants
+        assert {(v.status, v.output_key, v.width, v.lease_until) for v in variants} == {
+            (D, f"variants/{i}.jpg", 20, None) for i in ids
+        }
+        image_rows.delete_image(session, image.id)
+    with transaction(db_sessions) as session, pytest.raises(NotFound):
+        variant_rows.mark_variants_done(session, image.id, outputs, now=T0)

@@ -55,6 +55,17 @@ def image_status_for(work: Sequence[VariantState]) -> Status:
     return Status.DONE
 
 
+def claimable(model: type[Work], now: datetime) -> sa.ColumnElement[bool]:
+    """Rows a worker may take: pending, or processing with an expired lease."""
+    return sa.or_(
+        model.status == Status.PENDING,
+        sa.and_(
+            model.status == Status.PROCESSING,
+            sa.or_(model.lease_until.is_(None), model.lease_until < now),
+        ),
+    )
+
+
 def claim(
     session: Session, model: type[Work], row_id: str, *, lease: timedelta, now: datetime
 ) -> Work | None:
@@ -64,16 +75,9 @@ def claim(
     the same row exactly one sees it updated. The returned row has its image loaded.
     NotFound if the row does not exist.
     """
-    claimable = sa.or_(
-        model.status == Status.PENDING,
-        sa.and_(
-            model.status == Status.PROCESSING,
-            sa.or_(model.lease_until.is_(None), model.lease_until < now),
-        ),
-    )
     result = session.execute(
         sa.update(model)
-        .where(model.id == row_id, claimable)
+        .where(model.id == row_id, claimable(model, now))
         .values(
             status=Status.PROCESSING,
             attempt_count=model.attempt_count + 1,
@@ -123,8 +127,7 @@ def refresh_image_status(
     if found is None:
         raise NotFound(f"Image {image_id} not found.")
     before, callback_url = found
-    variants = _states(session, ImageVariant.profile, ImageVariant, image_id)
-    analyses = _states(session, ImageAnalysis.analysis, ImageAnalysis, image_id)
+    variants, analyses = _states(session, image_id)
     after = image_status_for([*variants, *analyses])
     if after != before:
         error = _failures(variants, analyses) if after is Status.FAILED else None
@@ -136,16 +139,28 @@ def refresh_image_status(
     return ImageStatusChange(image_id, before, after, callback_url)
 
 
-def _states(
-    session: Session,
-    name: sa.orm.InstrumentedAttribute[str],
-    model: type[Work],
-    image_id: str,
-) -> list[VariantState]:
+def _states(session: Session, image_id: str) -> tuple[list[VariantState], list[VariantState]]:
+    """The states of an image's variants and of its analyses, read in one query."""
     rows = session.execute(
-        sa.select(name, model.status, model.attempt_count).where(model.image_id == image_id)
+        sa.union_all(
+            sa.select(
+                sa.literal(0).label("kind"),
+                ImageVariant.profile,
+                ImageVariant.status,
+                ImageVariant.attempt_count,
+            ).where(ImageVariant.image_id == image_id),
+            sa.select(
+                sa.literal(1).label("kind"),
+                ImageAnalysis.analysis,
+                ImageAnalysis.status,
+                ImageAnalysis.attempt_count,
+            ).where(ImageAnalysis.image_id == image_id),
+        )
     ).all()
-    return [VariantState(label, status, attempts) for label, status, attempts in rows]
+    states: tuple[list[VariantState], list[VariantState]] = ([], [])
+    for kind, label, status, attempts in rows:
+        states[kind].append(VariantState(label, Status(status), attempts))
+    return states
 
 
 def _failures(variants: list[VariantState], analyses: list[VariantState]) -> str:

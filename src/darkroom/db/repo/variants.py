@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,8 +21,10 @@ from darkroom.db.schema import ImageVariant, Status, utcnow
 
 __all__ = [
     "ImageStatusChange",
+    "VariantOutput",
     "VariantState",
     "claim_due_siblings",
+    "claim_group",
     "claim_variant",
     "count_by_status",
     "find_stuck_variants",
@@ -28,6 +32,7 @@ __all__ = [
     "image_status_for",
     "mark_variant_done",
     "mark_variant_failed",
+    "mark_variants_done",
     "refresh_image_status",
     "release_leases",
     "requeue_variant",
@@ -53,6 +58,35 @@ def image_id_of_variant(session: Session, variant_id: str) -> str:
     return _work.image_id_of(session, ImageVariant, variant_id)
 
 
+def claim_group(
+    session: Session, variant_id: str, *, lease: timedelta, now: datetime | None = None
+) -> tuple[ImageVariant | None, list[ImageVariant]]:
+    """Claim a variant (as `claim_variant`) and its image's other due variants (as
+    `claim_due_siblings`) in one transaction, recomputing the image's status once.
+
+    Locks are taken as a single claim takes them, variant rows first and the image last,
+    and the siblings' rows are skipped when locked, never waited for: a worker claiming
+    one of them alone can neither deadlock with this claim nor be blocked by it.
+    NotFound if the variant does not exist.
+    """
+    now = now or utcnow()
+    image_id = session.execute(
+        _claiming(
+            ImageVariant.id == variant_id, _work.claimable(ImageVariant, now), lease, now
+        ).returning(ImageVariant.image_id)
+    ).scalar_one_or_none()
+    won = image_id is not None
+    if image_id is None:
+        image_id = image_id_of_variant(session, variant_id)
+    taken = ([variant_id] if won else []) + _claim_due(session, image_id, variant_id, lease, now)
+    if not taken:
+        return None, []
+    claimed = _with_image(session, taken)
+    refresh_image_status(session, image_id, now=now)
+    mine = next((v for v in claimed if v.id == variant_id), None)
+    return mine, [v for v in claimed if v.id != variant_id]
+
+
 def claim_due_siblings(
     session: Session,
     image_id: str,
@@ -69,6 +103,18 @@ def claim_due_siblings(
     claimed variants have their image loaded, in profile order.
     """
     now = now or utcnow()
+    taken = _claim_due(session, image_id, exclude, lease, now)
+    if not taken:
+        return []
+    claimed = _with_image(session, taken)
+    refresh_image_status(session, image_id, now=now)
+    return claimed
+
+
+def _claim_due(
+    session: Session, image_id: str, exclude: str, lease: timedelta, now: datetime
+) -> list[str]:
+    """Claim the image's due pending variants but `exclude`, skipping locked rows; their ids."""
     due = session.scalars(
         sa.select(ImageVariant.id)
         .where(
@@ -82,29 +128,42 @@ def claim_due_siblings(
     ).all()
     if not due:
         return []
-    claimed = session.scalars(
+    pending = ImageVariant.status == Status.PENDING
+    return list(
+        session.scalars(
+            _claiming(ImageVariant.id.in_(due), pending, lease, now).returning(ImageVariant.id)
+        ).all()
+    )
+
+
+def _claiming(
+    which: sa.ColumnElement[bool], free: sa.ColumnElement[bool], lease: timedelta, now: datetime
+) -> sa.Update:
+    """The UPDATE that takes the rows `which` that are `free` for work."""
+    return (
         sa.update(ImageVariant)
-        .where(ImageVariant.id.in_(due), ImageVariant.status == Status.PENDING)
+        .where(which, free)
         .values(
             status=Status.PROCESSING,
             attempt_count=ImageVariant.attempt_count + 1,
             lease_until=now + lease,
             updated_at=now,
         )
-        .returning(ImageVariant.id)
         .execution_options(synchronize_session=False)
-    ).all()
-    if not claimed:
-        return []
-    variants = session.scalars(
-        sa.select(ImageVariant)
-        .options(joinedload(ImageVariant.image))
-        .where(ImageVariant.id.in_(claimed))
-        .order_by(ImageVariant.profile)
-        .execution_options(populate_existing=True)
-    ).all()
-    refresh_image_status(session, image_id, now=now)
-    return list(variants)
+    )
+
+
+def _with_image(session: Session, ids: list[str]) -> list[ImageVariant]:
+    """The variants `ids`, freshly read with their image, in profile order."""
+    return list(
+        session.scalars(
+            sa.select(ImageVariant)
+            .options(joinedload(ImageVariant.image))
+            .where(ImageVariant.id.in_(ids))
+            .order_by(ImageVariant.profile)
+            .execution_options(populate_existing=True)
+        ).all()
+    )
 
 
 def mark_variant_done(
@@ -131,6 +190,50 @@ def mark_variant_done(
         format=format,
         error_msg=None,
     )
+
+
+@dataclass(frozen=True)
+class VariantOutput:
+    """A variant's stored render, to record."""
+
+    variant_id: str
+    output_key: str
+    width: int
+    height: int
+    file_size: int
+    format: str
+
+
+def mark_variants_done(
+    session: Session,
+    image_id: str,
+    outputs: Sequence[VariantOutput],
+    *,
+    now: datetime | None = None,
+) -> ImageStatusChange:
+    """Record several variants' outputs, all of `image_id`, and recompute its status once.
+
+    NotFound if the image no longer exists (deleted while they rendered).
+    """
+    now = now or utcnow()
+    for output in outputs:
+        session.execute(
+            sa.update(ImageVariant)
+            .where(ImageVariant.id == output.variant_id, ImageVariant.image_id == image_id)
+            .values(
+                status=Status.DONE,
+                output_key=output.output_key,
+                width=output.width,
+                height=output.height,
+                file_size=output.file_size,
+                format=output.format,
+                error_msg=None,
+                lease_until=None,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return refresh_image_status(session, image_id, now=now)
 
 
 def mark_variant_failed(
