@@ -170,8 +170,9 @@ def _resized_size(
     """The size a render's resize from the bytes would have (libvips' own rounding)."""
     key = (geometry.resize, geometry.size)
     if key not in sizes:
-        direct = _direct(data, info, geometry)
-        sizes[key] = (int(direct.width), int(direct.height))
+        width, height = geometry.resize
+        with refusing(data, info.format, Stage.HEADER):
+            sizes[key] = load.thumbnail_size(data, info, width, height=height, size=geometry.size)
     return sizes[key]
 
 

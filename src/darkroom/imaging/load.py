@@ -7,11 +7,10 @@ before the next is decoded, so an animation never sits in memory at full size.
 A colour or grey JPEG shrinks on load by the largest factor (2 or 4) that keeps it at least
 the size of the result, as imgproxy and thumbor do. libvips' own `thumbnail` leaves a
 further factor of two for its resize, so a 3000x2000 photo decodes whole for an 800 px
-result instead of at 1500x1000: a quarter of that render's CPU, for a mean difference of
-0.2-1 level against a whole decode (45-53 dB PSNR on the benchmark photos; libvips' own
-choice is 0.5-2.7 levels away from it at 1/2 scale). CMYK JPEGs and smart crops keep
-libvips' choice: CMYK's scaled decode drifts by 7+ levels, and a smart crop's window moves
-with the pixels it weighs.
+result instead of at 1500x1000: a fifth of that render's CPU, for a mean difference of
+0.2-1 level against a whole decode (44-53 dB PSNR on the benchmark photos; the table is in
+docs/benchmarks.md). CMYK JPEGs and smart crops keep libvips' choice: CMYK's scaled decode
+drifts by 7+ levels, and a smart crop's window moves with the pixels it weighs.
 """
 
 from __future__ import annotations
@@ -59,6 +58,16 @@ def thumbnail(
     return _decode(data, info, all_frames, shrink)
 
 
+def thumbnail_size(data: bytes, info: ImageInfo, width: int, **options: Any) -> tuple[int, int]:
+    """The size `thumbnail` gives a still frame, read from the header alone (libvips' own
+    rounding); nothing is decoded for a libvips input."""
+    if info.decoder is Decoder.LIBVIPS:
+        planned = _planned(libvips_bytes(data, info.format), width, options)
+    else:
+        planned = thumbnail(data, info, width, all_frames=False, **options)
+    return int(planned.width), int(planned.height)
+
+
 def jpeg_shrink(ratio: float) -> int:
     """The decode scale for a result `ratio` times smaller than the source on its tighter side.
 
@@ -80,7 +89,7 @@ def _jpeg_thumbnail(
 ) -> pyvips.Image:
     """libvips `thumbnail` of a JPEG, decoded at the smallest scale that covers the result."""
     # Built lazily from the header: libvips' own rounding of the result's size.
-    planned = pyvips.Image.thumbnail_buffer(source, width, option_string=LOAD_OPTIONS, **options)
+    planned = _planned(source, width, options)
     result = (int(planned.width), int(planned.height))
     upright = info.upright_size(auto_orient=not options.get("no_rotate", False))
     ratio = min(upright[0] / result[0], upright[1] / result[1])
@@ -90,6 +99,11 @@ def _jpeg_thumbnail(
     shrunk = pyvips.Image.new_from_buffer(source, LOAD_OPTIONS, shrink=shrink, access="sequential")
     rest = {key: value for key, value in options.items() if key not in ("height", "size")}
     return shrunk.thumbnail_image(result[0], height=result[1], size="force", **rest)
+
+
+def _planned(source: bytes, width: int, options: dict[str, Any]) -> pyvips.Image:
+    """libvips' `thumbnail` of a still frame, set up from the header, nothing computed."""
+    return pyvips.Image.thumbnail_buffer(source, width, option_string=LOAD_OPTIONS, **options)
 
 
 def open_image(data: bytes, info: ImageInfo, *, all_frames: bool) -> pyvips.Image:
