@@ -141,20 +141,17 @@ def refresh_image_status(
 
 def _states(session: Session, image_id: str) -> tuple[list[VariantState], list[VariantState]]:
     """The states of an image's variants and of its analyses, read in one query."""
+
+    def of(
+        kind: int, model: type[Work], name: sa.orm.InstrumentedAttribute[str]
+    ) -> sa.Select[int, str, Status, int]:
+        return sa.select(
+            sa.literal(kind).label("kind"), name, model.status, model.attempt_count
+        ).where(model.image_id == image_id)
+
     rows = session.execute(
         sa.union_all(
-            sa.select(
-                sa.literal(0).label("kind"),
-                ImageVariant.profile,
-                ImageVariant.status,
-                ImageVariant.attempt_count,
-            ).where(ImageVariant.image_id == image_id),
-            sa.select(
-                sa.literal(1).label("kind"),
-                ImageAnalysis.analysis,
-                ImageAnalysis.status,
-                ImageAnalysis.attempt_count,
-            ).where(ImageAnalysis.image_id == image_id),
+            of(0, ImageVariant, ImageVariant.profile), of(1, ImageAnalysis, ImageAnalysis.analysis)
         )
     ).all()
     states: tuple[list[VariantState], list[VariantState]] = ([], [])
