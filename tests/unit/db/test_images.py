@@ -88,9 +88,8 @@ def test_add_variants_to_a_finished_image_sets_it_processing(
         image = make_image(session, ["thumb"])
         variant_id = image.variants[0].id
         variant_rows.claim_variant(session, variant_id, lease=timedelta(minutes=1))
-        variant_rows.mark_variant_done(
-            session, variant_id, output_key="k", width=1, height=1, file_size=1, format="webp"
-        )
+        output = variant_rows.VariantOutput(variant_id, "k", 1, 1, 1, "webp")
+        variant_rows.mark_variants_done(session, image.id, [output])
     with transaction(db_sessions) as session:
         added = image_rows.add_variants(session, image.id, [new_variant("large")])
         assert [v.profile for v in added] == ["large"]

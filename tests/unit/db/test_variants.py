@@ -27,16 +27,10 @@ P, W, D, F = Status.PENDING, Status.PROCESSING, Status.DONE, Status.FAILED
 
 
 def _done(session: Session, variant_id: str, now: datetime = T0) -> variant_rows.ImageStatusChange:
-    return variant_rows.mark_variant_done(
-        session,
-        variant_id,
-        output_key=f"variants/{variant_id}.webp",
-        width=200,
-        height=150,
-        file_size=4_321,
-        format="webp",
-        now=now,
-    )
+    key = f"variants/{variant_id}.webp"
+    output = variant_rows.VariantOutput(variant_id, key, 200, 150, 4_321, "webp")
+    image_id = variant_rows.image_id_of_variant(session, variant_id)
+    return variant_rows.mark_variants_done(session, image_id, [output], now=now)
 
 
 @pytest.mark.parametrize(
@@ -324,83 +318,32 @@ def test_sibling_claim_takes_the_due_pending_variants_at_once(
             session, d, error_msg="503", retry_at=T0 + timedelta(minutes=1), now=T0
         )
     with transaction(db_sessions) as session:
-        claimed = variant_rows.claim_due_siblings(session, image.id, exclude=a, lease=LEASE, now=T0)
+        # `a` is another worker's: its message's group is the due siblings alone.
+        taken, claimed = variant_rows.claim_group(session, a, lease=LEASE, now=T0)
+        assert taken is None
         # Eager-loaded: usable after the session closes, as a worker uses them.
         found = [(v.id, v.status, v.attempt_count, v.image.original_key) for v in claimed]
     assert found == [(b, W, 1, "originals/ab/abcdef.jpg"), (c, W, 1, "originals/ab/abcdef.jpg")]
     with transaction(db_sessions) as session:
         # d waits out its retry delay; once due it is claimed, and nothing is left after.
         later = T0 + timedelta(minutes=2)
-        again = variant_rows.claim_due_siblings(
-            session, image.id, exclude=a, lease=LEASE, now=later
-        )
+        _, again = variant_rows.claim_group(session, a, lease=LEASE, now=later)
         assert [v.id for v in again] == [d]
-        assert variant_rows.claim_due_siblings(session, image.id, exclude=a, lease=LEASE) == []
+        assert variant_rows.claim_group(session, a, lease=LEASE, now=later) == (None, [])
 
 
 def test_sibling_claims_racing_single_claims_give_each_variant_one_owner(
     db_sessions: sessionmaker[Session],
 ) -> None:
-    # Each task holds one variant of its own and claims its siblings, while single claims
-    # race for the same rows: no deadlock, no variant claimed twice, none left pending.
+    # Group claims race single claims for the same rows: three for variants already held
+    # (they claim siblings only), two for variants they must win first. No deadlock, no
+    # variant claimed twice, none left pending.
     with transaction(db_sessions) as session:
         image = make_image(session, [f"p{i:02}" for i in range(10)])
         variant_ids = [v.id for v in image.variants]
     with transaction(db_sessions) as session:
         for held in variant_ids[:3]:
             variant_rows.claim_variant(session, held, lease=LEASE)
-
-    def siblings(held: str) -> list[str]:
-        with transaction(db_sessions) as session:
-            taken = variant_rows.claim_due_siblings(session, image.id, exclude=held, lease=LEASE)
-            return [v.id for v in taken]
-
-    def single(variant_id: str) -> list[str]:
-        with transaction(db_sessions) as session:
-            won = variant_rows.claim_variant(session, variant_id, lease=LEASE)
-            return [] if won is None else [variant_id]
-
-    tasks = [partial(siblings, held) for held in variant_ids[:3]]
-    tasks += [partial(single, variant_id) for variant_id in variant_ids[3:]]
-    results = run_together(tasks)
-    wins = [variant_id for result in results for variant_id in _ok(result)]
-    assert sorted(wins) == sorted(variant_ids[3:])
-    with transaction(db_sessions) as session:
-        variants = image_rows.get_image(session, image.id).variants
-    assert {(v.status, v.attempt_count) for v in variants} == {(W, 1)}
-
-
-def test_a_group_claim_takes_the_variant_and_its_due_siblings_in_one_go(
-    db_sessions: sessionmaker[Session],
-) -> None:
-    with transaction(db_sessions) as session:
-        image = make_image(session, ["a", "b", "c", "d"], now=T0)
-        a, b, c, d = (v.id for v in image.variants)
-        variant_rows.retry_variant(
-            session, d, error_msg="503", retry_at=T0 + timedelta(minutes=1), now=T0
-        )
-    with transaction(db_sessions) as session:
-        claimed, siblings = variant_rows.claim_group(session, a, lease=LEASE, now=T0)
-        assert claimed is not None
-        assert claimed.image.original_key == "originals/ab/abcdef.jpg"
-        assert [(v.id, v.status, v.attempt_count) for v in siblings] == [(b, W, 1), (c, W, 1)]
-    with transaction(db_sessions) as session:
-        assert image_rows.get_image(session, image.id).status is W
-        # A redelivered message finds its variant leased, and takes only what fell due since.
-        later = T0 + timedelta(minutes=2)
-        again, due = variant_rows.claim_group(session, a, lease=LEASE, now=later)
-        assert again is None
-        assert [v.id for v in due] == [d]
-        with pytest.raises(NotFound):
-            variant_rows.claim_group(session, MISSING, lease=LEASE)
-
-
-def test_group_claims_racing_single_claims_give_each_variant_one_owner(
-    db_sessions: sessionmaker[Session],
-) -> None:
-    with transaction(db_sessions) as session:
-        image = make_image(session, [f"p{i:02}" for i in range(10)])
-        variant_ids = [v.id for v in image.variants]
 
     def group(variant_id: str) -> list[str]:
         with transaction(db_sessions) as session:
@@ -412,11 +355,35 @@ def test_group_claims_racing_single_claims_give_each_variant_one_owner(
             won = variant_rows.claim_variant(session, variant_id, lease=LEASE)
             return [] if won is None else [variant_id]
 
-    tasks = [partial(group, v) for v in variant_ids[:3]] + [partial(single, v) for v in variant_ids]
-    wins = [variant_id for result in run_together(tasks) for variant_id in _ok(result)]
-    assert sorted(wins) == sorted(variant_ids)
+    tasks = [partial(group, variant_id) for variant_id in variant_ids[:5]]
+    tasks += [partial(single, variant_id) for variant_id in variant_ids[3:]]
+    results = run_together(tasks)
+    wins = [variant_id for result in results for variant_id in _ok(result)]
+    assert sorted(wins) == sorted(variant_ids[3:])
+    with transaction(db_sessions) as session:
+        variants = image_rows.get_image(session, image.id).variants
+    assert {(v.status, v.attempt_count) for v in variants} == {(W, 1)}
+
+
+def test_a_group_claim_takes_its_variant_and_the_due_siblings_at_once(
+    db_sessions: sessionmaker[Session],
+) -> None:
+    with transaction(db_sessions) as session:
+        image = make_image(session, ["a", "b", "c"], now=T0)
+        a, b, c = (v.id for v in image.variants)
+    with transaction(db_sessions) as session:
+        claimed, siblings = variant_rows.claim_group(session, a, lease=LEASE, now=T0)
+        assert claimed is not None
+        assert (claimed.id, claimed.status, claimed.image.original_key) == (
+            a,
+            W,
+            "originals/ab/abcdef.jpg",
+        )
+        assert [(v.id, v.status, v.attempt_count) for v in siblings] == [(b, W, 1), (c, W, 1)]
     with transaction(db_sessions) as session:
         assert image_rows.get_image(session, image.id).status is W
+        with pytest.raises(NotFound):
+            variant_rows.claim_group(session, MISSING, lease=LEASE)
 
 
 def test_a_group_of_results_is_recorded_at_once(db_sessions: sessionmaker[Session]) -> None:

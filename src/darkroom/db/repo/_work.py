@@ -55,29 +55,13 @@ def image_status_for(work: Sequence[VariantState]) -> Status:
     return Status.DONE
 
 
-def claimable(model: type[Work], now: datetime) -> sa.ColumnElement[bool]:
-    """Rows a worker may take: pending, or processing with an expired lease."""
-    return sa.or_(
-        model.status == Status.PENDING,
-        sa.and_(
-            model.status == Status.PROCESSING,
-            sa.or_(model.lease_until.is_(None), model.lease_until < now),
-        ),
-    )
-
-
-def claim(
-    session: Session, model: type[Work], row_id: str, *, lease: timedelta, now: datetime
-) -> Work | None:
-    """Take a row for work (pending, or processing with an expired lease); None if taken.
-
-    One conditional UPDATE checked by its row count: of any number of workers racing for
-    the same row exactly one sees it updated. The returned row has its image loaded.
-    NotFound if the row does not exist.
-    """
-    result = session.execute(
+def taking(
+    model: type[Work], which: sa.ColumnElement[bool], *, lease: timedelta, now: datetime
+) -> sa.Update:
+    """The UPDATE that takes the rows `which` for work, leased until `now + lease`."""
+    return (
         sa.update(model)
-        .where(model.id == row_id, claimable(model, now))
+        .where(which)
         .values(
             status=Status.PROCESSING,
             attempt_count=model.attempt_count + 1,
@@ -86,8 +70,37 @@ def claim(
         )
         .execution_options(synchronize_session=False)
     )
-    if rowcount(result) != 1:
+
+
+def take(
+    session: Session, model: type[Work], row_id: str, *, lease: timedelta, now: datetime
+) -> str | None:
+    """Take a row for work (pending, or processing with an expired lease): its image's id,
+    or None if another worker has it. NotFound if the row does not exist.
+
+    One conditional UPDATE: of any number of workers racing for the same row exactly one
+    sees it updated.
+    """
+    claimable = sa.or_(
+        model.status == Status.PENDING,
+        sa.and_(
+            model.status == Status.PROCESSING,
+            sa.or_(model.lease_until.is_(None), model.lease_until < now),
+        ),
+    )
+    stmt = taking(model, sa.and_(model.id == row_id, claimable), lease=lease, now=now)
+    image_id: str | None = session.execute(stmt.returning(model.image_id)).scalar_one_or_none()
+    if image_id is None:
         image_id_of(session, model, row_id)
+    return image_id
+
+
+def claim(
+    session: Session, model: type[Work], row_id: str, *, lease: timedelta, now: datetime
+) -> Work | None:
+    """Take a row for work (`take`) and return it with its image loaded; None if taken."""
+    image_id = take(session, model, row_id, lease=lease, now=now)
+    if image_id is None:
         return None
     claimed: Work = session.execute(
         sa.select(model)
@@ -95,7 +108,7 @@ def claim(
         .where(model.id == row_id)
         .execution_options(populate_existing=True)
     ).scalar_one()
-    refresh_image_status(session, claimed.image_id, now=now)
+    refresh_image_status(session, image_id, now=now)
     return claimed
 
 

@@ -23,14 +23,12 @@ __all__ = [
     "ImageStatusChange",
     "VariantOutput",
     "VariantState",
-    "claim_due_siblings",
     "claim_group",
     "claim_variant",
     "count_by_status",
     "find_stuck_variants",
     "image_id_of_variant",
     "image_status_for",
-    "mark_variant_done",
     "mark_variant_failed",
     "mark_variants_done",
     "refresh_image_status",
@@ -61,54 +59,37 @@ def image_id_of_variant(session: Session, variant_id: str) -> str:
 def claim_group(
     session: Session, variant_id: str, *, lease: timedelta, now: datetime | None = None
 ) -> tuple[ImageVariant | None, list[ImageVariant]]:
-    """Claim a variant (as `claim_variant`) and its image's other due variants (as
-    `claim_due_siblings`) in one transaction, recomputing the image's status once.
+    """Claim a variant (as `claim_variant`) and its image's other variants that are pending
+    and due now (not waiting out a retry delay), in one transaction: the work one worker
+    does from one decode. The variant is None when another worker has it; its siblings
+    are claimed all the same. The image's status is recomputed once.
 
     Locks are taken as a single claim takes them, variant rows first and the image last,
     and the siblings' rows are skipped when locked, never waited for: a worker claiming
-    one of them alone can neither deadlock with this claim nor be blocked by it.
-    NotFound if the variant does not exist.
+    one of them alone can neither deadlock with this claim nor be blocked by it. The
+    claimed variants have their image loaded, siblings in profile order. NotFound if the
+    variant does not exist.
     """
     now = now or utcnow()
-    image_id = session.execute(
-        _claiming(
-            ImageVariant.id == variant_id, _work.claimable(ImageVariant, now), lease, now
-        ).returning(ImageVariant.image_id)
-    ).scalar_one_or_none()
+    image_id = _work.take(session, ImageVariant, variant_id, lease=lease, now=now)
     won = image_id is not None
     if image_id is None:
         image_id = image_id_of_variant(session, variant_id)
     taken = ([variant_id] if won else []) + _claim_due(session, image_id, variant_id, lease, now)
     if not taken:
         return None, []
-    claimed = _with_image(session, taken)
+    claimed = list(
+        session.scalars(
+            sa.select(ImageVariant)
+            .options(joinedload(ImageVariant.image))
+            .where(ImageVariant.id.in_(taken))
+            .order_by(ImageVariant.profile)
+            .execution_options(populate_existing=True)
+        ).all()
+    )
     refresh_image_status(session, image_id, now=now)
     mine = next((v for v in claimed if v.id == variant_id), None)
     return mine, [v for v in claimed if v.id != variant_id]
-
-
-def claim_due_siblings(
-    session: Session,
-    image_id: str,
-    *,
-    exclude: str,
-    lease: timedelta,
-    now: datetime | None = None,
-) -> list[ImageVariant]:
-    """Claim the image's other variants that are pending and due now (not waiting out a
-    retry delay), at once: work one worker can do together with `exclude`, which it holds.
-
-    Rows another transaction has locked (a worker claiming one of them alone) are skipped,
-    not waited for: two claims of the same image can then never wait on each other. The
-    claimed variants have their image loaded, in profile order.
-    """
-    now = now or utcnow()
-    taken = _claim_due(session, image_id, exclude, lease, now)
-    if not taken:
-        return []
-    claimed = _with_image(session, taken)
-    refresh_image_status(session, image_id, now=now)
-    return claimed
 
 
 def _claim_due(
@@ -128,68 +109,9 @@ def _claim_due(
     ).all()
     if not due:
         return []
-    pending = ImageVariant.status == Status.PENDING
-    return list(
-        session.scalars(
-            _claiming(ImageVariant.id.in_(due), pending, lease, now).returning(ImageVariant.id)
-        ).all()
-    )
-
-
-def _claiming(
-    which: sa.ColumnElement[bool], free: sa.ColumnElement[bool], lease: timedelta, now: datetime
-) -> sa.Update:
-    """The UPDATE that takes the rows `which` that are `free` for work."""
-    return (
-        sa.update(ImageVariant)
-        .where(which, free)
-        .values(
-            status=Status.PROCESSING,
-            attempt_count=ImageVariant.attempt_count + 1,
-            lease_until=now + lease,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
-
-
-def _with_image(session: Session, ids: list[str]) -> list[ImageVariant]:
-    """The variants `ids`, freshly read with their image, in profile order."""
-    return list(
-        session.scalars(
-            sa.select(ImageVariant)
-            .options(joinedload(ImageVariant.image))
-            .where(ImageVariant.id.in_(ids))
-            .order_by(ImageVariant.profile)
-            .execution_options(populate_existing=True)
-        ).all()
-    )
-
-
-def mark_variant_done(
-    session: Session,
-    variant_id: str,
-    *,
-    output_key: str,
-    width: int,
-    height: int,
-    file_size: int,
-    format: str,
-    now: datetime | None = None,
-) -> ImageStatusChange:
-    """Record a variant's output and recompute its image's status in the same transaction."""
-    return _finish(
-        session,
-        variant_id,
-        now or utcnow(),
-        status=Status.DONE,
-        output_key=output_key,
-        width=width,
-        height=height,
-        file_size=file_size,
-        format=format,
-        error_msg=None,
-    )
+    still_pending = sa.and_(ImageVariant.id.in_(due), ImageVariant.status == Status.PENDING)
+    stmt = _work.taking(ImageVariant, still_pending, lease=lease, now=now)
+    return list(session.scalars(stmt.returning(ImageVariant.id)).all())
 
 
 @dataclass(frozen=True)
