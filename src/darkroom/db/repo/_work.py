@@ -3,16 +3,19 @@ and the image status they imply together."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from darkroom.db.repo._sql import rowcount
-from darkroom.db.schema import Image, ImageAnalysis, ImageVariant, Status, utcnow
+from darkroom.db.schema import Base, Image, ImageAnalysis, ImageVariant, Status, utcnow
 from darkroom.errors import NotFound
 
 Work = TypeVar("Work", ImageVariant, ImageAnalysis)
@@ -55,21 +58,52 @@ def image_status_for(work: Sequence[VariantState]) -> Status:
     return Status.DONE
 
 
-def taking(
-    model: type[Work], which: sa.ColumnElement[bool], *, lease: timedelta, now: datetime
-) -> sa.Update:
-    """The UPDATE that takes the rows `which` for work, leased until `now + lease`."""
+# The statements of the work's hot path (every upload's variants are claimed, recorded and
+# their image's status recomputed) are built once, with bound parameters, on the tables
+# rather than the mapped classes: building, hashing and ORM-compiling a statement each
+# time cost SQLAlchemy about 6x what executing it costs SQLite, most of the database time
+# of each image (docs/benchmarks.md, eager pipeline).
+
+
+def table(model: type[Base]) -> sa.Table:
+    """The table a class is mapped to."""
+    return cast(sa.Table, model.__table__)
+
+
+def taking(model: type[Work], which: sa.ColumnElement[bool]) -> sa.Update:
+    """The UPDATE that takes the rows `which` for work; its parameters are `lease_to`, the
+    end of the lease, and `at`, now."""
+    rows = table(model)
     return (
-        sa.update(model)
+        sa.update(rows)
         .where(which)
         .values(
             status=Status.PROCESSING,
-            attempt_count=model.attempt_count + 1,
-            lease_until=now + lease,
-            updated_at=now,
+            attempt_count=rows.c.attempt_count + 1,
+            lease_until=sa.bindparam("lease_to", type_=rows.c.lease_until.type),
+            updated_at=sa.bindparam("at", type_=rows.c.updated_at.type),
         )
-        .execution_options(synchronize_session=False)
     )
+
+
+def taking_params(*, lease: timedelta, now: datetime) -> dict[str, datetime]:
+    """The parameters of a `taking` statement."""
+    return {"lease_to": now + lease, "at": now}
+
+
+@functools.cache
+def _take_one(model: type[Work]) -> sa.UpdateBase:
+    rows = table(model)
+    at = sa.bindparam("at", type_=rows.c.updated_at.type)
+    claimable = sa.or_(
+        rows.c.status == Status.PENDING,
+        sa.and_(
+            rows.c.status == Status.PROCESSING,
+            sa.or_(rows.c.lease_until.is_(None), rows.c.lease_until < at),
+        ),
+    )
+    which = sa.and_(rows.c.id == sa.bindparam("row_id"), claimable)
+    return taking(model, which).returning(rows.c.image_id)
 
 
 def take(
@@ -81,18 +115,27 @@ def take(
     One conditional UPDATE: of any number of workers racing for the same row exactly one
     sees it updated.
     """
-    claimable = sa.or_(
-        model.status == Status.PENDING,
-        sa.and_(
-            model.status == Status.PROCESSING,
-            sa.or_(model.lease_until.is_(None), model.lease_until < now),
-        ),
-    )
-    stmt = taking(model, sa.and_(model.id == row_id, claimable), lease=lease, now=now)
-    image_id: str | None = session.execute(stmt.returning(model.image_id)).scalar_one_or_none()
+    params = {"row_id": row_id, **taking_params(lease=lease, now=now)}
+    image_id: str | None = session.execute(_take_one(model), params).scalar_one_or_none()
     if image_id is None:
         image_id_of(session, model, row_id)
     return image_id
+
+
+@functools.cache
+def _loaded(model: type[Work]) -> sa.Select[Work]:
+    return (
+        sa.select(model)
+        .options(joinedload(model.image))
+        .where(model.id.in_(sa.bindparam("ids", expanding=True)))
+        .order_by(model.id)
+        .execution_options(populate_existing=True)
+    )
+
+
+def loaded(session: Session, model: type[Work], ids: Sequence[str]) -> list[Work]:
+    """The rows `ids`, read anew, with their image loaded."""
+    return list(session.scalars(_loaded(model), {"ids": list(ids)}).all())
 
 
 def claim(
@@ -102,12 +145,7 @@ def claim(
     image_id = take(session, model, row_id, lease=lease, now=now)
     if image_id is None:
         return None
-    claimed: Work = session.execute(
-        sa.select(model)
-        .options(joinedload(model.image))
-        .where(model.id == row_id)
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    (claimed,) = loaded(session, model, [row_id])
     refresh_image_status(session, image_id, now=now)
     return claimed
 
@@ -126,6 +164,30 @@ def finish(
     return refresh_image_status(session, image_id, now=now)
 
 
+@functools.cache
+def _image_for_update() -> sa.Select[Status, str | None]:
+    images = table(Image)
+    return (
+        sa.select(images.c.status, images.c.callback_url)
+        .where(images.c.id == sa.bindparam("image_id"))
+        .with_for_update()
+    )
+
+
+@functools.cache
+def _set_image_status() -> sa.Update:
+    images = table(Image)
+    return (
+        sa.update(images)
+        .where(images.c.id == sa.bindparam("image_id"))
+        .values(
+            status=sa.bindparam("to", type_=images.c.status.type),
+            error=sa.bindparam("failures", type_=images.c.error.type),
+            updated_at=sa.bindparam("at", type_=images.c.updated_at.type),
+        )
+    )
+
+
 def refresh_image_status(
     session: Session, image_id: str, *, now: datetime | None = None
 ) -> ImageStatusChange:
@@ -134,9 +196,7 @@ def refresh_image_status(
     # the other's as unfinished (write skew). Each has already updated its own row;
     # locking the image row makes them read one after the other, so the second sees the
     # first's commit. SQLite's single writer serialises anyway.
-    found = session.execute(
-        sa.select(Image.status, Image.callback_url).where(Image.id == image_id).with_for_update()
-    ).one_or_none()
+    found = session.execute(_image_for_update(), {"image_id": image_id}).one_or_none()
     if found is None:
         raise NotFound(f"Image {image_id} not found.")
     before, callback_url = found
@@ -144,29 +204,33 @@ def refresh_image_status(
     after = image_status_for([*variants, *analyses])
     if after != before:
         error = _failures(variants, analyses) if after is Status.FAILED else None
-        session.execute(
-            sa.update(Image)
-            .where(Image.id == image_id)
-            .values(status=after, error=error, updated_at=now or utcnow())
-        )
+        at = now or utcnow()
+        values = {"image_id": image_id, "to": after, "failures": error, "at": at}
+        session.execute(_set_image_status(), values)
+        # The image may be loaded in this session (a claim's rows come with theirs): it
+        # shows what the database now holds, as the ORM's own UPDATE would have made it.
+        loaded = session.identity_map.get(identity_key(Image, image_id))
+        if loaded is not None:
+            for name, value in (("status", after), ("error", error), ("updated_at", at)):
+                set_committed_value(loaded, name, value)
     return ImageStatusChange(image_id, before, after, callback_url)
+
+
+@functools.cache
+def _work_states() -> sa.CompoundSelect[int, str, Status, int]:
+    def of(kind: int, rows: sa.Table, name: str) -> sa.Select[int, str, Status, int]:
+        return sa.select(
+            sa.literal(kind).label("kind"), rows.c[name], rows.c.status, rows.c.attempt_count
+        ).where(rows.c.image_id == sa.bindparam("image_id"))
+
+    return sa.union_all(
+        of(0, table(ImageVariant), "profile"), of(1, table(ImageAnalysis), "analysis")
+    )
 
 
 def _states(session: Session, image_id: str) -> tuple[list[VariantState], list[VariantState]]:
     """The states of an image's variants and of its analyses, read in one query."""
-
-    def of(
-        kind: int, model: type[Work], name: sa.orm.InstrumentedAttribute[str]
-    ) -> sa.Select[int, str, Status, int]:
-        return sa.select(
-            sa.literal(kind).label("kind"), name, model.status, model.attempt_count
-        ).where(model.image_id == image_id)
-
-    rows = session.execute(
-        sa.union_all(
-            of(0, ImageVariant, ImageVariant.profile), of(1, ImageAnalysis, ImageAnalysis.analysis)
-        )
-    ).all()
+    rows = session.execute(_work_states(), {"image_id": image_id}).all()
     states: tuple[list[VariantState], list[VariantState]] = ([], [])
     for kind, label, status, attempts in rows:
         states[kind].append(VariantState(label, Status(status), attempts))
@@ -238,11 +302,15 @@ def requeue(
     return image_id
 
 
+@functools.cache
+def _image_id_of(model: type[Work]) -> sa.Select[str]:
+    rows = table(model)
+    return sa.select(rows.c.image_id).where(rows.c.id == sa.bindparam("row_id"))
+
+
 def image_id_of(session: Session, model: type[Work], row_id: str) -> str:
     """The image a row belongs to; NotFound if the row does not exist."""
-    image_id = session.execute(
-        sa.select(model.image_id).where(model.id == row_id)
-    ).scalar_one_or_none()
+    image_id = session.execute(_image_id_of(model), {"row_id": row_id}).scalar_one_or_none()
     if image_id is None:
         raise NotFound(f"{_NOUN[model]} {row_id} not found.")
     return image_id

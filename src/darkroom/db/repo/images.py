@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -92,13 +93,21 @@ def get_image(session: Session, image_id: str, *, owner_id: str | None = None) -
 
     Another owner's image is reported exactly like a missing one, so ids do not leak.
     """
-    stmt = sa.select(Image).options(*_WITH_WORK).where(Image.id == image_id)
-    if owner_id is not None:
-        stmt = stmt.where(Image.owner_id == owner_id)
-    image = session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
+    params = {"image_id": image_id, "owner_id": owner_id}
+    image = session.execute(_image_with_work(owner_id is not None), params).scalar_one_or_none()
     if image is None:
         raise NotFound(f"Image {image_id} not found.")
     return image
+
+
+@functools.cache
+def _image_with_work(of_owner: bool) -> sa.Select[Image]:
+    # Built once: clients poll this read, and building the statement cost more than the
+    # query (db.repo._work).
+    stmt = sa.select(Image).options(*_WITH_WORK).where(Image.id == sa.bindparam("image_id"))
+    if of_owner:
+        stmt = stmt.where(Image.owner_id == sa.bindparam("owner_id"))
+    return stmt.execution_options(populate_existing=True)
 
 
 def find_image_by_idempotency_key(session: Session, idempotency_key: str) -> Image | None:

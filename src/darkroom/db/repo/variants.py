@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from darkroom.db.repo import _work
 from darkroom.db.repo._work import (
@@ -78,40 +79,47 @@ def claim_group(
     taken = ([variant_id] if won else []) + _claim_due(session, image_id, variant_id, lease, now)
     if not taken:
         return None, []
-    claimed = list(
-        session.scalars(
-            sa.select(ImageVariant)
-            .options(joinedload(ImageVariant.image))
-            .where(ImageVariant.id.in_(taken))
-            .order_by(ImageVariant.profile)
-            .execution_options(populate_existing=True)
-        ).all()
-    )
+    claimed = sorted(_work.loaded(session, ImageVariant, taken), key=lambda v: v.profile)
     refresh_image_status(session, image_id, now=now)
     mine = next((v for v in claimed if v.id == variant_id), None)
     return mine, [v for v in claimed if v.id != variant_id]
+
+
+@functools.cache
+def _due_siblings() -> sa.Select[str]:
+    rows = _work.table(ImageVariant)
+    return (
+        sa.select(rows.c.id)
+        .where(
+            rows.c.image_id == sa.bindparam("image_id"),
+            rows.c.id != sa.bindparam("exclude"),
+            rows.c.status == Status.PENDING,
+            sa.or_(rows.c.next_attempt_at.is_(None), rows.c.next_attempt_at <= sa.bindparam("at")),
+        )
+        .order_by(rows.c.id)
+        .with_for_update(skip_locked=True)
+    )
+
+
+@functools.cache
+def _take_pending() -> sa.UpdateBase:
+    rows = _work.table(ImageVariant)
+    still_pending = sa.and_(
+        rows.c.id.in_(sa.bindparam("ids", expanding=True)), rows.c.status == Status.PENDING
+    )
+    return _work.taking(ImageVariant, still_pending).returning(rows.c.id)
 
 
 def _claim_due(
     session: Session, image_id: str, exclude: str, lease: timedelta, now: datetime
 ) -> list[str]:
     """Claim the image's due pending variants but `exclude`, skipping locked rows; their ids."""
-    due = session.scalars(
-        sa.select(ImageVariant.id)
-        .where(
-            ImageVariant.image_id == image_id,
-            ImageVariant.id != exclude,
-            ImageVariant.status == Status.PENDING,
-            sa.or_(ImageVariant.next_attempt_at.is_(None), ImageVariant.next_attempt_at <= now),
-        )
-        .order_by(ImageVariant.id)
-        .with_for_update(skip_locked=True)
-    ).all()
+    params = {"image_id": image_id, "exclude": exclude, "at": now}
+    due = session.scalars(_due_siblings(), params).all()
     if not due:
         return []
-    still_pending = sa.and_(ImageVariant.id.in_(due), ImageVariant.status == Status.PENDING)
-    stmt = _work.taking(ImageVariant, still_pending, lease=lease, now=now)
-    return list(session.scalars(stmt.returning(ImageVariant.id)).all())
+    params = {"ids": list(due), **_work.taking_params(lease=lease, now=now)}
+    return list(session.scalars(_take_pending(), params).all())
 
 
 @dataclass(frozen=True)
@@ -138,24 +146,44 @@ def mark_variants_done(
     NotFound if the image no longer exists (deleted while they rendered).
     """
     now = now or utcnow()
-    for output in outputs:
-        session.execute(
-            sa.update(ImageVariant)
-            .where(ImageVariant.id == output.variant_id, ImageVariant.image_id == image_id)
-            .values(
-                status=Status.DONE,
-                output_key=output.output_key,
-                width=output.width,
-                height=output.height,
-                file_size=output.file_size,
-                format=output.format,
-                error_msg=None,
-                lease_until=None,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
-        )
+    rows = [
+        {
+            "variant_id": o.variant_id,
+            "of_image": image_id,
+            "key": o.output_key,
+            "output_width": o.width,
+            "output_height": o.height,
+            "size": o.file_size,
+            "output_format": o.format,
+            "at": now,
+        }
+        for o in outputs
+    ]
+    if rows:
+        session.execute(_record_done(), rows)
     return refresh_image_status(session, image_id, now=now)
+
+
+@functools.cache
+def _record_done() -> sa.Update:
+    # On the table, not the mapped class: a list of parameter sets is then one
+    # executemany, rather than the ORM's bulk update by primary key.
+    rows = _work.table(ImageVariant)
+    return (
+        sa.update(rows)
+        .where(rows.c.id == sa.bindparam("variant_id"), rows.c.image_id == sa.bindparam("of_image"))
+        .values(
+            status=Status.DONE,
+            output_key=sa.bindparam("key"),
+            width=sa.bindparam("output_width"),
+            height=sa.bindparam("output_height"),
+            file_size=sa.bindparam("size"),
+            format=sa.bindparam("output_format"),
+            error_msg=None,
+            lease_until=None,
+            updated_at=sa.bindparam("at"),
+        )
+    )
 
 
 def mark_variant_failed(
