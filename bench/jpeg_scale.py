@@ -7,7 +7,9 @@ q90) and several output widths, each resize is made three ways: from a whole dec
 reference), by `darkroom.imaging.load.thumbnail` (the scale that covers the output) and by
 libvips' `thumbnail` (a factor of two kept for its resize). Prints the decode scales, the
 range over the photos of the mean absolute difference and PSNR of each against the
-reference, and the median CPU ms of each (decode and resize, one thread).
+reference, and the median CPU ms of each (decode and resize, one thread). The last columns
+time Darkroom's decode of a verified original (`verified=True`: Pillow's libjpeg-turbo,
+`darkroom.imaging._jpeg_pillow`) and say whether its pixels equal libvips' at that scale.
 """
 
 from __future__ import annotations
@@ -72,11 +74,19 @@ def main() -> None:
                 def theirs(data: bytes = data, output: int = output) -> pyvips.Image:
                     return pyvips.Image.thumbnail_buffer(data, output)
 
+                def verified(
+                    data: bytes = data, output: int = output, info: ImageInfo = info
+                ) -> pyvips.Image:
+                    return load.thumbnail(data, info, output, all_frames=False, verified=True)
+
+                mine = ours().copy_memory()
                 measured = (
-                    *_compare(ours().copy_memory(), reference),
+                    *_compare(mine, reference),
                     *_compare(theirs().copy_memory(), reference),
                     _cpu_ms(ours, args.repeat),
                     _cpu_ms(theirs, args.repeat),
+                    _cpu_ms(verified, args.repeat),
+                    float((verified() - mine).abs().max() == 0),
                 )
                 rows.setdefault((width, output), []).append(measured)
     print(
@@ -87,9 +97,9 @@ def main() -> None:
     print()
     print(
         "| source | output | our scale | libvips' scale | ours: diff, PSNR | libvips': diff, PSNR "
-        "| our CPU ms | libvips' CPU ms |"
+        "| our CPU ms | libvips' CPU ms | verified CPU ms | verified = ours |"
     )
-    print("|---|---:|---:|---:|---|---|---:|---:|")
+    print("|---|---:|---:|---:|---|---|---:|---:|---:|---|")
     for (width, output), results in rows.items():
         ratio = width / output
         columns = list(zip(*results, strict=True))
@@ -98,7 +108,9 @@ def main() -> None:
             f"| 1/{load.libvips_jpeg_shrink(ratio)} "
             f"| {_span(list(columns[0]), 2)}, {_span(list(columns[1]), 1)} "
             f"| {_span(list(columns[2]), 2)}, {_span(list(columns[3]), 1)} "
-            f"| {statistics.median(columns[4]):.1f} | {statistics.median(columns[5]):.1f} |"
+            f"| {statistics.median(columns[4]):.1f} | {statistics.median(columns[5]):.1f} "
+            f"| {statistics.median(columns[6]):.1f} "
+            f"| {'yes' if all(columns[7]) else 'NO'} ({int(sum(columns[7]))}/{len(results)}) |"
         )
 
 

@@ -15,6 +15,8 @@ _SOI, _SOS, _EOI = 0xD8, 0xDA, 0xD9
 _STANDALONE = {0x01, *range(0xD0, 0xD8)}
 """Markers without a length field: TEM and RST0-RST7."""
 _MAX_SEGMENTS = 4096
+_FRAMES = set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+"""Start-of-frame markers; 0xC4 (DHT), 0xC8 (JPG) and 0xCC (DAC) share the range."""
 
 
 def without_junk_between_segments(data: bytes) -> bytes:
@@ -49,6 +51,31 @@ def without_junk_between_segments(data: bytes) -> bytes:
         return data
     kept.append(data[start:])
     return b"".join(kept)
+
+
+def frame_marker(data: bytes) -> int | None:
+    """The start-of-frame marker (0xC0-0xCF, the coding process) of a JPEG, if found."""
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    position = 2
+    for _ in range(_MAX_SEGMENTS):
+        found = _next_marker(data, position)
+        if found is None:
+            return None
+        code_at = found[1]
+        marker = data[code_at]
+        if marker in _FRAMES:
+            return marker
+        if marker in (_SOS, _EOI):
+            return None
+        if marker in _STANDALONE or marker == _SOI:
+            position = code_at + 1
+            continue
+        length = int.from_bytes(data[code_at + 1 : code_at + 3], "big")
+        if length < 2:
+            return None
+        position = code_at + 1 + length
+    return None
 
 
 def _next_marker(data: bytes, position: int) -> tuple[int, int] | None:

@@ -58,12 +58,17 @@ def shareable(spec: TransformSpec, info: ImageInfo) -> bool:
 
 
 def shared_base(
-    data: bytes, specs: Sequence[TransformSpec], info: ImageInfo, limits: Limits
+    data: bytes,
+    specs: Sequence[TransformSpec],
+    info: ImageInfo,
+    limits: Limits,
+    *,
+    verified: bool = False,
 ) -> Base | None:
     """The base the shareable `specs` can all be made from, or None if sharing saves nothing
-    (fewer than two of them) or would hold too much in memory."""
+    (fewer than two of them) or would hold too much in memory. `verified` as for `render`."""
     chosen = plan_base(data, specs, info)
-    return None if chosen is None else decode_base(data, info, chosen)
+    return None if chosen is None else decode_base(data, info, chosen, verified=verified)
 
 
 @dataclass(frozen=True)
@@ -113,10 +118,11 @@ def plan_base(
     return BasePlan(geometry, scale, size, direct=False, sizes=sizes)
 
 
-def decode_base(data: bytes, info: ImageInfo, chosen: BasePlan) -> Base:
+def decode_base(data: bytes, info: ImageInfo, chosen: BasePlan, *, verified: bool = False) -> Base:
     """Decode every pixel of `data` into the base `chosen` describes.
 
-    A damaged file fails here as it would in a render (`CorruptImage`).
+    A damaged file fails here as it would in a render (`CorruptImage`), unless `verified`
+    says it decoded cleanly before (as for `render`).
     """
     options: dict[str, Any] = {}
     if info.needs_colour_transform:
@@ -125,11 +131,18 @@ def decode_base(data: bytes, info: ImageInfo, chosen: BasePlan) -> Base:
     width, height = chosen.size
     with refusing(data, info.format, Stage.DECODE):
         if chosen.direct:
-            image = _direct(data, info, chosen.geometry, **options).copy_memory()
+            image = _direct(data, info, chosen.geometry, verified, **options).copy_memory()
             scale = max(image.width / upright_w, image.height / upright_h)
         else:
             image = load.thumbnail(
-                data, info, width, all_frames=False, height=height, size="force", **options
+                data,
+                info,
+                width,
+                all_frames=False,
+                verified=verified,
+                height=height,
+                size="force",
+                **options,
             ).copy_memory()
             scale = chosen.scale
     return Base(image, scale, chosen.sizes)
@@ -176,10 +189,19 @@ def _resized_size(
     return sizes[key]
 
 
-def _direct(data: bytes, info: ImageInfo, geometry: Plan, **options: Any) -> pyvips.Image:
+def _direct(
+    data: bytes, info: ImageInfo, geometry: Plan, verified: bool = False, **options: Any
+) -> pyvips.Image:
     """The resize a render from the bytes would make, set up but not computed: its size."""
     width, height = geometry.resize
     with refusing(data, info.format, Stage.HEADER):
         return load.thumbnail(
-            data, info, width, all_frames=False, height=height, size=geometry.size, **options
+            data,
+            info,
+            width,
+            all_frames=False,
+            verified=verified,
+            height=height,
+            size=geometry.size,
+            **options,
         )

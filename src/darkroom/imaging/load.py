@@ -21,6 +21,7 @@ import pyvips
 
 from darkroom.imaging import _heif, _pillow
 from darkroom.imaging._foreign import Decoder, FrameStep
+from darkroom.imaging._jpeg_pillow import decode_scaled
 from darkroom.imaging._vips import LOAD_OPTIONS, libvips_bytes
 from darkroom.imaging.formats import ImageFormat
 from darkroom.imaging.probe import ImageInfo
@@ -35,18 +36,21 @@ def thumbnail(
     *,
     all_frames: bool,
     libvips_scale: bool = False,
+    verified: bool = False,
     **options: Any,
 ) -> pyvips.Image:
     """libvips `thumbnail` of the input (all frames stacked when `all_frames`).
 
     `libvips_scale` decodes a JPEG at the scale libvips' own `thumbnail` takes: for pixels
     that a smart crop will weigh, or an analyzer compared with a reference made so.
+    `verified`: these bytes decoded cleanly before (a stored original, verified on
+    upload), so a JPEG may be decoded by Pillow, which cannot fail on libjpeg's warnings.
     """
     if info.decoder is Decoder.LIBVIPS:
         source = libvips_bytes(data, info.format)
         fast = not (all_frames or libvips_scale or "crop" in options)
         if fast and info.format is ImageFormat.JPEG and info.bands in (1, 3):
-            return _jpeg_thumbnail(source, info, width, options)
+            return _jpeg_thumbnail(source, info, width, options, verified=verified)
         return pyvips.Image.thumbnail_buffer(
             source, width, option_string=_load_options(all_frames), **options
         )
@@ -85,9 +89,10 @@ def libvips_jpeg_shrink(ratio: float) -> int:
 
 
 def _jpeg_thumbnail(
-    source: bytes, info: ImageInfo, width: int, options: dict[str, Any]
+    source: bytes, info: ImageInfo, width: int, options: dict[str, Any], *, verified: bool
 ) -> pyvips.Image:
-    """libvips `thumbnail` of a JPEG, decoded at the smallest scale that covers the result."""
+    """libvips `thumbnail` of a JPEG, decoded at the smallest scale that covers the result
+    (by Pillow when `verified` allows it and it can)."""
     # Built lazily from the header: libvips' own rounding of the result's size.
     planned = _planned(source, width, options)
     result = (int(planned.width), int(planned.height))
@@ -96,7 +101,11 @@ def _jpeg_thumbnail(
     shrink = jpeg_shrink(ratio)
     if shrink == libvips_jpeg_shrink(ratio):
         return planned
-    shrunk = pyvips.Image.new_from_buffer(source, LOAD_OPTIONS, shrink=shrink, access="sequential")
+    shrunk = decode_scaled(source, shrink) if verified else None
+    if shrunk is None:
+        shrunk = pyvips.Image.new_from_buffer(
+            source, LOAD_OPTIONS, shrink=shrink, access="sequential"
+        )
     rest = {key: value for key, value in options.items() if key not in ("height", "size")}
     return shrunk.thumbnail_image(result[0], height=result[1], size="force", **rest)
 

@@ -1,0 +1,119 @@
+"""Verified JPEGs decode through Pillow: the same bytes out as libvips' own decode, and
+libvips wherever Pillow would differ, could not say the data is damaged, or crashed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import pyvips
+
+from darkroom.errors import CorruptImage
+from darkroom.imaging import _jpeg_pillow, load, render
+from darkroom.imaging._jpeg import frame_marker
+from tests.corpus import read
+
+SPECS: list[dict[str, Any]] = [
+    {"width": 500, "height": 500, "format": "jpeg", "quality": 80},
+    {"width": 300, "height": 300, "fit": "cover", "format": "webp", "quality": 80},
+    {"width": 200, "height": 200, "fit": "cover", "format": "png"},
+    {"width": 1200, "format": "jpeg", "strip": False},
+    {"width": 640, "height": 480, "fit": "fill", "format": "jpeg", "auto_orient": False},
+]
+
+
+@pytest.fixture
+def decodes(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each scaled decode asked of Pillow was Pillow's (True) or left to libvips."""
+    seen: list[bool] = []
+
+    def counting(source: bytes, shrink: int) -> pyvips.Image | None:
+        image = _jpeg_pillow.decode_scaled(source, shrink)
+        seen.append(image is not None)
+        return image
+
+    monkeypatch.setattr(load, "decode_scaled", counting)
+    return seen
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "photo-flickr-2725x2225.jpg",  # EXIF, odd sides
+        "jpeg-adobergb-heavy-xmp-2000x1072.jpg",  # ICC, XMP, IPTC: kept when not stripped
+        pytest.param("jpeg-progressive.jpg", marks=pytest.mark.slow),
+        pytest.param("jpeg-grayscale.jpg", marks=pytest.mark.slow),
+        pytest.param("exif-orient-6-portrait.jpg", marks=pytest.mark.slow),
+        pytest.param("exif-orient-5-landscape.jpg", marks=pytest.mark.slow),
+    ],
+)
+def test_a_verified_jpeg_renders_to_the_same_bytes(name: str, decodes: list[bool]) -> None:
+    data = read(name)
+    for spec in SPECS:
+        assert render(data, spec, verified=True).data == render(data, spec).data, spec
+    assert any(decodes), "no render of this photo took Pillow's decode"
+
+
+def test_a_side_libjpeg_rounds_up_is_cut_to_libvips_size() -> None:
+    # 1333 / 4: libjpeg makes 334 rows, libvips 333; the first 333 are the same pixels.
+    noise = pyvips.Image.gaussnoise(2000, 1333, sigma=30)
+    photo = noise.bandjoin([noise.rot180(), noise.fliphor()]).linear(1, [40, 90, 160])
+    data = bytes(photo.cast("uchar").jpegsave_buffer())
+    ours = _jpeg_pillow.decode_scaled(data, 4)
+    assert ours is not None
+    theirs = pyvips.Image.new_from_buffer(data, "", shrink=4)
+    assert (ours.width, ours.height) == (theirs.width, theirs.height) == (500, 333)
+    assert (ours - theirs).abs().max() == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("jpeg-lossless-sof3.jpg", "lossless coding: a scaled decode crashed Pillow"),
+        ("jpeg-arithmetic-coded.jpg", "arithmetic coding"),
+        ("jpeg-cmyk-icc-swop.jpg", "CMYK"),
+        ("jpeg-ultrahdr-gainmap-3840x2160.jpg", "a gain map, resized by libvips' own load"),
+    ],
+)
+def test_what_pillow_would_decode_differently_is_left_to_libvips(name: str, why: str) -> None:
+    assert _jpeg_pillow.decode_scaled(read(name), 2) is None, why
+
+
+def test_a_decode_too_big_to_hold_whole_is_left_to_libvips(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = read("photo-flickr-2725x2225.jpg")
+    assert _jpeg_pillow.decode_scaled(data, 2) is not None
+    monkeypatch.setattr(_jpeg_pillow, "MAX_DECODED_BYTES", 1362 * 1112 * 3 - 1)
+    assert _jpeg_pillow.decode_scaled(data, 2) is None
+
+
+@pytest.mark.parametrize("name", ["broken-truncated.jpg", "broken-truncated-progressive.jpg"])
+def test_damaged_data_still_fails_when_called_verified(name: str, decodes: list[bool]) -> None:
+    # Pillow refuses a file cut short; libvips then decodes it and says why.
+    with pytest.raises(CorruptImage):
+        render(read(name), SPECS[0], verified=True)
+
+
+def test_damage_pillow_cannot_see_is_refused_without_verified() -> None:
+    # A bad entropy-coded segment: Pillow decodes it to garbage without a word, which is
+    # why only verified bytes go its way. Unverified, libvips fails on libjpeg's warning.
+    photo = read("photo-flickr-2725x2225.jpg")
+    scan = photo.index(b"\xff\xda")
+    damaged = photo[: scan + 4000] + bytes(range(200, 256)) * 8 + photo[scan + 4448 :]
+    with pytest.raises(CorruptImage):
+        render(damaged, SPECS[0])
+
+
+@pytest.mark.parametrize(
+    ("data", "marker"),
+    [
+        (b"\xff\xd8\xff\xe0\x00\x04ab\xff\xc2\x00\x02", 0xC2),
+        (b"\xff\xd8\xff\xc4\x00\x02\xff\xdb\x00\x02\xff\xc3\x00\x02", 0xC3),  # DHT is not one
+        (b"\xff\xd8\xff\xda\x00\x02", None),  # a scan before any frame
+        (b"\x89PNG\r\n", None),
+        (b"\xff\xd8\xff\xe1\x00\x01", None),  # a length too short to step over
+    ],
+)
+def test_the_frame_marker_names_the_coding(data: bytes, marker: int | None) -> None:
+    assert frame_marker(data) == marker
