@@ -134,3 +134,17 @@ def test_cmyk_and_smart_crops_keep_libvips_decode(name: str, spec: dict[str, Any
         theirs = theirs.flatten()
     assert (ours.width, ours.height) == (theirs.width, theirs.height)
     assert (ours.cast("float") - theirs.cast("float")).abs().max() <= 1
+
+
+def test_remembered_sizes_follow_orientation_and_request() -> None:
+    # The same stored size under eight orientations, asked the same boxes in turn: each
+    # answer comes from (or goes into) the remembered sizes and is still libvips' own.
+    names = [f"exif-orient-{n}-landscape.jpg" for n in range(1, 9)]
+    boxes: list[dict[str, Any]] = [{}, {"height": 90, "size": "force"}, {"no_rotate": True}]
+    for _ in range(2):
+        for name in names:
+            data = read(name)
+            for options in boxes:
+                ours = load.thumbnail_size(data, probe(data), 120, **options)
+                theirs = pyvips.Image.thumbnail_buffer(data, 120, **options)
+                assert ours == (theirs.width, theirs.height), (name, options)
