@@ -128,22 +128,12 @@ def decode_base(data: bytes, info: ImageInfo, chosen: BasePlan, *, verified: boo
     if info.needs_colour_transform:
         options["output_profile"] = "srgb"
     upright_w, upright_h = info.upright_size()
-    width, height = chosen.size
     with refusing(data, info.format, Stage.DECODE):
         if chosen.direct:
             image = _direct(data, info, chosen.geometry, verified, **options).copy_memory()
             scale = max(image.width / upright_w, image.height / upright_h)
         else:
-            image = load.thumbnail(
-                data,
-                info,
-                width,
-                all_frames=False,
-                verified=verified,
-                height=height,
-                size="force",
-                **options,
-            ).copy_memory()
+            image = _still(data, info, chosen.size, "force", verified, options).copy_memory()
             scale = chosen.scale
     return Base(image, scale, chosen.sizes)
 
@@ -193,15 +183,15 @@ def _direct(
     data: bytes, info: ImageInfo, geometry: Plan, verified: bool = False, **options: Any
 ) -> pyvips.Image:
     """The resize a render from the bytes would make, set up but not computed: its size."""
-    width, height = geometry.resize
     with refusing(data, info.format, Stage.HEADER):
-        return load.thumbnail(
-            data,
-            info,
-            width,
-            all_frames=False,
-            verified=verified,
-            height=height,
-            size=geometry.size,
-            **options,
-        )
+        return _still(data, info, geometry.resize, geometry.size, verified, options)
+
+
+def _still(
+    data: bytes, info: ImageInfo, box: Size, fit: str, verified: bool, options: dict[str, Any]
+) -> pyvips.Image:
+    """`load.thumbnail` of a still frame into `box` (libvips' `size`: `fit`)."""
+    width, height = box
+    return load.thumbnail(
+        data, info, width, all_frames=False, verified=verified, height=height, size=fit, **options
+    )
