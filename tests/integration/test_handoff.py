@@ -91,3 +91,18 @@ def test_formats_a_scaled_decode_may_not_read_whole_are_verified_the_usual_way(
         assert answer.status_code == 202, (name, answer.text)
         assert service.wait(answer.json()["id"])["status"] == "done", name
     assert handoffs(service, "used") == 0
+
+
+def test_damage_only_libvips_sees_is_refused_whichever_path_decodes(
+    one_worker: Service, without_handoff: Service
+) -> None:
+    # A scan cut short and closed with an end marker decodes through Pillow without a
+    # word; the upload must still refuse it, with or without a handoff, since the workers
+    # decode stored originals the Pillow way.
+    photo = read("photo-flickr-2725x2225.jpg")
+    damaged = photo[: photo.index(b"\xff\xda") + 20_000] + b"\xff\xd9"
+    for side in (one_worker, without_handoff):
+        answer = side.upload(damaged, "cut.jpg", profiles=PROFILES)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["error"]["code"] == "corrupt_image"
+        assert side.objects("originals/") == []

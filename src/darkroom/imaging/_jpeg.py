@@ -11,6 +11,8 @@ keeps `fail_on=warning` for everything that follows.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 _SOI, _SOS, _EOI = 0xD8, 0xDA, 0xD9
 _STANDALONE = {0x01, *range(0xD0, 0xD8)}
 """Markers without a length field: TEM and RST0-RST7."""
@@ -25,28 +27,12 @@ def without_junk_between_segments(data: bytes) -> bytes:
     The same object comes back when there are none (nearly always). Stops at the first
     start-of-scan: entropy-coded data is left to libjpeg and its warnings.
     """
-    if not data.startswith(b"\xff\xd8"):
-        return data
     kept: list[bytes] = []
-    position, start = 2, 0
-    for _ in range(_MAX_SEGMENTS):
-        found = _next_marker(data, position)
-        if found is None:
-            break
-        marker_at, code_at = found
-        if marker_at != position:
-            kept.append(data[start:position])  # everything before the junk
+    start = 0
+    for expected, marker_at, _ in _header_markers(data):
+        if marker_at != expected:
+            kept.append(data[start:expected])  # everything before the junk
             start = marker_at
-        marker = data[code_at]
-        if marker in (_SOS, _EOI, _SOI):
-            break
-        if marker in _STANDALONE:
-            position = code_at + 1
-            continue
-        length = int.from_bytes(data[code_at + 1 : code_at + 3], "big")
-        if length < 2:
-            break
-        position = code_at + 1 + length
     if not kept:
         return data
     kept.append(data[start:])
@@ -55,27 +41,36 @@ def without_junk_between_segments(data: bytes) -> bytes:
 
 def frame_marker(data: bytes) -> int | None:
     """The start-of-frame marker (0xC0-0xCF, the coding process) of a JPEG, if found."""
+    for _, _, code_at in _header_markers(data):
+        if data[code_at] in _FRAMES:
+            return data[code_at]
+    return None
+
+
+def _header_markers(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """The JPEG's header markers, as libjpeg walks them: for each, where it should have
+    started, where its 0xFF run does start, and where its code is. Ends with the first
+    start-of-scan, end-of-image or second start-of-image, or a length it cannot step over.
+    """
     if not data.startswith(b"\xff\xd8"):
-        return None
+        return
     position = 2
     for _ in range(_MAX_SEGMENTS):
         found = _next_marker(data, position)
         if found is None:
-            return None
-        code_at = found[1]
+            return
+        marker_at, code_at = found
+        yield position, marker_at, code_at
         marker = data[code_at]
-        if marker in _FRAMES:
-            return marker
-        if marker in (_SOS, _EOI):
-            return None
-        if marker in _STANDALONE or marker == _SOI:
+        if marker in (_SOS, _EOI, _SOI):
+            return
+        if marker in _STANDALONE:
             position = code_at + 1
             continue
         length = int.from_bytes(data[code_at + 1 : code_at + 3], "big")
         if length < 2:
-            return None
+            return
         position = code_at + 1 + length
-    return None
 
 
 def _next_marker(data: bytes, position: int) -> tuple[int, int] | None:

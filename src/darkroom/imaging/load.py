@@ -110,11 +110,7 @@ def _jpeg_size(
 ) -> tuple[int, int]:
     """libvips' `thumbnail` size of a still JPEG (`_planned`'s), remembered."""
     key = (info.width, info.height, info.orientation, width, tuple(sorted(options.items())))
-    try:
-        size = _JPEG_SIZES.get(key)
-    except TypeError:  # an option libvips takes as a list: not worth remembering
-        planned = _planned(source, width, options)
-        return int(planned.width), int(planned.height)
+    size = _JPEG_SIZES.get(key)
     if size is None:
         planned = _planned(source, width, options)
         size = (int(planned.width), int(planned.height))

@@ -95,14 +95,16 @@ def test_damaged_data_still_fails_when_called_verified(name: str, decodes: list[
         render(read(name), SPECS[0], verified=True)
 
 
-def test_damage_pillow_cannot_see_is_refused_without_verified() -> None:
-    # A bad entropy-coded segment: Pillow decodes it to garbage without a word, which is
-    # why only verified bytes go its way. Unverified, libvips fails on libjpeg's warning.
+def test_damage_pillow_cannot_see_is_refused_without_verified(decodes: list[bool]) -> None:
+    # A scan cut short and closed with an end marker: Pillow decodes it, the lower part
+    # grey, without a word, which is why only verified bytes go its way. Unverified,
+    # Pillow is never asked, and libvips fails on libjpeg's warning.
     photo = read("photo-flickr-2725x2225.jpg")
-    scan = photo.index(b"\xff\xda")
-    damaged = photo[: scan + 4000] + bytes(range(200, 256)) * 8 + photo[scan + 4448 :]
+    damaged = photo[: photo.index(b"\xff\xda") + 20_000] + b"\xff\xd9"
+    assert _jpeg_pillow.decode_scaled(damaged, 4) is not None  # what Pillow would make of it
     with pytest.raises(CorruptImage):
         render(damaged, SPECS[0])
+    assert decodes == []
 
 
 @pytest.mark.parametrize(
