@@ -63,6 +63,7 @@ def test_purging_without_a_cdn_says_what_to_configure(tmp_path: Path) -> None:
             images.purge_cdn(service.runtime.ctx, image_id)
 
 
+@pytest.mark.slow  # seconds of processes or a backfill: the full suite runs it
 def test_a_changed_profile_backfilled_renders_again_and_purges_the_old_variant(
     tmp_path: Path,
 ) -> None:

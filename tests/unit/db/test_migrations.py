@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -84,6 +85,7 @@ def test_downgrade_to_base_removes_everything_and_upgrade_restores_it(db_engine:
     assert _schema_diff(db_engine) == []
 
 
+@pytest.mark.slow  # seconds of processes or a backfill: the full suite runs it
 def test_two_processes_upgrading_at_once_both_succeed(database_url: str) -> None:
     script = "import sys; from darkroom.db.migrate import upgrade; upgrade(sys.argv[1])"
     processes = [

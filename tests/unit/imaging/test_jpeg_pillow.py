@@ -40,7 +40,9 @@ def decodes(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     "name",
     [
         "photo-flickr-2725x2225.jpg",  # EXIF, odd sides
-        "jpeg-adobergb-heavy-xmp-2000x1072.jpg",  # ICC, XMP, IPTC: kept when not stripped
+        pytest.param(  # ICC, XMP, IPTC: kept when not stripped
+            "jpeg-adobergb-heavy-xmp-2000x1072.jpg", marks=pytest.mark.slow
+        ),
         pytest.param("jpeg-progressive.jpg", marks=pytest.mark.slow),
         pytest.param("jpeg-grayscale.jpg", marks=pytest.mark.slow),
         pytest.param("exif-orient-6-portrait.jpg", marks=pytest.mark.slow),

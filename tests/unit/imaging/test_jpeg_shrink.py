@@ -136,6 +136,7 @@ def test_cmyk_and_smart_crops_keep_libvips_decode(name: str, spec: dict[str, Any
     assert (ours.cast("float") - theirs.cast("float")).abs().max() <= 1
 
 
+@pytest.mark.slow  # seconds of processes or a backfill: the full suite runs it
 def test_remembered_sizes_follow_orientation_and_request() -> None:
     # The same stored size under eight orientations, asked the same boxes in turn: each
     # answer comes from (or goes into) the remembered sizes and is still libvips' own.
