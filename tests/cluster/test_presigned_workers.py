@@ -100,9 +100,12 @@ def test_credential_less_workers_render_from_presigned_urls_and_survive_a_kill(
 
         total = IMAGES * 3
         deadline = time.monotonic() + 180
-        while True:  # kill a worker once work is under way, but not over
+        # Kill a worker once work is under way, but not over, and once the one to be killed
+        # has rendered something itself (its sibling may start first and race ahead).
+        while True:
             done = sum(v["status"] == "done" for i in all_images(http) for v in i["variants"])
-            if done >= 10 or time.monotonic() > deadline:
+            started = bool(logged(tmp_path / "worker0.log", "transform done"))
+            if (done >= 10 and started) or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
         assert 0 < done < total, "the kill should happen mid-run"
