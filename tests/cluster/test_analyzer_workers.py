@@ -52,6 +52,9 @@ def test_an_ocr_worker_killed_mid_run_loses_no_analysis(
         ocr = ["worker", "--queues", "analyze.ocr", "--threads", "1"]
         doomed = stack.enter_context(process(tmp_path, "ocr0", ocr, env))
         survivor = stack.enter_context(process(tmp_path, "ocr1", ocr, env))
+        # Both up before the work arrives: a head start could let one take all of it.
+        for name in ("ocr0", "ocr1"):
+            wait_for_log(tmp_path / f"{name}.log", "worker consuming", 1, timeout=120)
         for i, data in enumerate(distinct_images(IMAGES)):
             answer = http.post(
                 "/v1/images",

@@ -75,6 +75,16 @@ class Service:
         return list(self.runtime.ctx.originals.iterate(prefix))
 
 
+def wait_until(check: Callable[[], bool], timeout: float = 30) -> None:
+    """Poll `check` until it holds. For what the service does just after the state a test
+    waited for: a transform is logged and counted after its result is committed, say."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.02)
+
+
 def start_service(root: Path, **overrides: Any) -> Callable[[], Iterator[Service]]:
     """A factory for a service rooted at `root`."""
 

@@ -12,7 +12,7 @@ import pytest
 import pyvips
 
 from tests.corpus import read
-from tests.integration.conftest import Service, start_service
+from tests.integration.conftest import Service, start_service, wait_until
 
 
 def test_default_profiles_exist(service: Service) -> None:
@@ -227,6 +227,9 @@ def test_health_and_ready(service: Service) -> None:
 def test_metrics_expose_backlog_and_work(service: Service) -> None:
     image = service.upload(read("webp-lossy.webp"), profiles="thumb_200,avatar").json()
     service.wait(image["id"])
+    # A transform is counted just after its result is committed.
+    done = 'darkroom_transforms_total{outcome="done"} 2.0'
+    wait_until(lambda: done in service.http.get("/metrics").text.splitlines())
     response = service.http.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")

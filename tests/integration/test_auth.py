@@ -33,7 +33,7 @@ from darkroom.service.auth import Role
 from darkroom.service.context import Context
 from darkroom.settings import load_settings
 from tests.corpus import read
-from tests.integration.conftest import Service, start_service
+from tests.integration.conftest import Service, start_service, wait_until
 from tests.logo_images import encode, make_logo
 from tests.receiver import Receiver, receiving
 
@@ -76,14 +76,6 @@ class World:
         """A new image of `owner` with no variants (nothing to wait for)."""
         accepted = images.upload(self.ctx, IMAGE, images.Upload(profiles=[], owner_id=owner))
         return accepted.image.id
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.02)
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from darkroom import errors
 from darkroom.service import images
 from tests.corpus import read
-from tests.integration.conftest import start_service
+from tests.integration.conftest import Service, start_service, wait_until
 from tests.receiver import receiving
 
 
@@ -63,6 +64,10 @@ def test_purging_without_a_cdn_says_what_to_configure(tmp_path: Path) -> None:
             images.purge_cdn(service.runtime.ctx, image_id)
 
 
+def holds_one_variant(service: Service) -> bool:
+    return len(service.objects("variants/")) == 1
+
+
 @pytest.mark.slow  # seconds of processes or a backfill: the full suite runs it
 def test_a_changed_profile_backfilled_renders_again_and_purges_the_old_variant(
     tmp_path: Path,
@@ -98,6 +103,8 @@ def test_a_changed_profile_backfilled_renders_again_and_purges_the_old_variant(
                 assert time.monotonic() < deadline, after
                 time.sleep(0.05)
             purged = cdn.wait_for(1)
+            # The old rendition is deleted after the commit that queues its purge.
+            wait_until(functools.partial(holds_one_variant, service))
             new_objects = set(service.objects("variants/"))
     assert (variant["width"], variant["height"]) == (120, 120)
     assert (before["width"], before["height"]) == (200, 200)

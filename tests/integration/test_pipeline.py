@@ -327,7 +327,9 @@ def test_reconciler_recovers_a_variant_whose_worker_vanished(tmp_path: Path) -> 
 
     from darkroom.db.schema import Status, utcnow
 
-    for service in start_service(tmp_path, lease_seconds=1)():
+    # A lease long enough that no render outlives it however loaded the machine: the one
+    # below is expired by hand.
+    for service in start_service(tmp_path, lease_seconds=10)():
         image = service.upload(read("webp-lossy.webp"), profiles="avatar").json()
         service.wait(image["id"])
         # As if a worker had claimed it again and died: processing, lease long expired.

@@ -156,7 +156,7 @@ def test_bad_options_and_missing_image(signed: Service) -> None:
 def test_single_flight_for_identical_concurrent_requests(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    spy = RenderSpy(delay=0.5)
+    spy = RenderSpy(delay=1.0)
     monkeypatch.setattr(render_service, "render_image", spy)
     with contextmanager(
         start_service(tmp_path, allow_unsigned=True, render_cache=False)
@@ -175,7 +175,7 @@ def test_single_flight_for_identical_concurrent_requests(
 def test_overload_answers_503_with_retry_after(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(render_service, "render_image", RenderSpy(delay=0.5))
+    monkeypatch.setattr(render_service, "render_image", RenderSpy(delay=1.0))
     with contextmanager(
         start_service(tmp_path, allow_unsigned=True, render_concurrency=1, render_queue_limit=1)
     )() as service:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from darkroom import errors
 from darkroom.client import verify_webhook
 from darkroom.service import outbox
 from tests.corpus import read
-from tests.integration.conftest import Service, start_service
+from tests.integration.conftest import Service, start_service, wait_until
 from tests.receiver import receiving
 
 SECRET = "webhook-secret-for-tests-0123"
@@ -47,7 +48,10 @@ def test_completion_is_delivered_signed_and_retried_after_a_500(hooked: Service)
     assert delivery["data"] == hooked.http.get(f"/v1/images/{upload['id']}").json() == final
     with pytest.raises(errors.Forbidden):
         verify_webhook(SECRET, second.headers["Darkroom-Signature"], second.body + b" ")
-    (event,) = outbox.events_of_image(hooked.runtime.ctx, upload["id"])
+    # The receiver records a request before answering it; the sender records the answer.
+    events = functools.partial(outbox.events_of_image, hooked.runtime.ctx, upload["id"])
+    wait_until(lambda: events()[0].delivered_at is not None)
+    (event,) = events()
     assert (event.attempts, event.last_status, event.delivered_at is not None) == (2, 200, True)
     assert event.next_attempt_at is None
 
