@@ -27,10 +27,12 @@ class Embedded:
     """Everything `darkroom serve` runs, wired from one set of settings."""
 
     def __init__(
-        self, settings: Settings, *, retry: RetryPolicy = DEFAULT_POLICY, poll_ms: int = 100
+        self, settings: Settings, *, retry: RetryPolicy = DEFAULT_POLICY, poll_ms: int = 500
     ) -> None:
-        """`poll_ms`: how long an idle worker thread waits for a message before it looks
-        whether it should stop, so shutdown takes about twice that."""
+        """`poll_ms`: how long an idle consumer thread waits for a message before it looks
+        whether it should stop (shutdown takes about twice that) and whether a retry's
+        delayed message is due (it may start that much late). Each queue has one, so an
+        idle service spent 21 ms of CPU a second waking them every 100 ms, 7 at 500."""
         self.settings = settings
         self.wired = wire(settings, retry=retry)
         self.ctx = self.wired.ctx
