@@ -136,11 +136,13 @@ def test_cmyk_and_smart_crops_keep_libvips_decode(name: str, spec: dict[str, Any
     assert (ours.cast("float") - theirs.cast("float")).abs().max() <= 1
 
 
-@pytest.mark.slow  # seconds of processes or a backfill: the full suite runs it
+@pytest.mark.slow  # a few seconds of header reads: the full suite runs it
 def test_remembered_sizes_follow_orientation_and_request() -> None:
-    # The same stored size under eight orientations, asked the same boxes in turn: each
-    # answer comes from (or goes into) the remembered sizes and is still libvips' own.
+    # The eight orientations, asked the same boxes in turn: each answer comes from (or
+    # goes into) the remembered sizes and is still libvips' own. The portrait is stored
+    # 1800x1200 like the first landscape, so only its orientation tells their sizes apart.
     names = [f"exif-orient-{n}-landscape.jpg" for n in range(1, 9)]
+    names.append("exif-orient-6-portrait.jpg")
     boxes: list[dict[str, Any]] = [{}, {"height": 90, "size": "force"}, {"no_rotate": True}]
     for _ in range(2):
         for name in names:

@@ -128,7 +128,6 @@ def _loaded(model: type[Work]) -> sa.Select[Work]:
         sa.select(model)
         .options(joinedload(model.image))
         .where(model.id.in_(sa.bindparam("ids", expanding=True)))
-        .order_by(model.id)
         .execution_options(populate_existing=True)
     )
 
@@ -209,10 +208,10 @@ def refresh_image_status(
         session.execute(_set_image_status(), values)
         # The image may be loaded in this session (a claim's rows come with theirs): it
         # shows what the database now holds, as the ORM's own UPDATE would have made it.
-        loaded = session.identity_map.get(identity_key(Image, image_id))
-        if loaded is not None:
+        image = session.identity_map.get(identity_key(Image, image_id))
+        if image is not None:
             for name, value in (("status", after), ("error", error), ("updated_at", at)):
-                set_committed_value(loaded, name, value)
+                set_committed_value(image, name, value)
     return ImageStatusChange(image_id, before, after, callback_url)
 
 
