@@ -62,13 +62,11 @@ def shared_base(
     specs: Sequence[TransformSpec],
     info: ImageInfo,
     limits: Limits,
-    *,
-    verified: bool = False,
 ) -> Base | None:
     """The base the shareable `specs` can all be made from, or None if sharing saves nothing
-    (fewer than two of them) or would hold too much in memory. `verified` as for `render`."""
+    (fewer than two of them) or would hold too much in memory."""
     chosen = plan_base(data, specs, info)
-    return None if chosen is None else decode_base(data, info, chosen, verified=verified)
+    return None if chosen is None else decode_base(data, info, chosen)
 
 
 @dataclass(frozen=True)
@@ -118,11 +116,10 @@ def plan_base(
     return BasePlan(geometry, scale, size, direct=False, sizes=sizes)
 
 
-def decode_base(data: bytes, info: ImageInfo, chosen: BasePlan, *, verified: bool = False) -> Base:
+def decode_base(data: bytes, info: ImageInfo, chosen: BasePlan) -> Base:
     """Decode every pixel of `data` into the base `chosen` describes.
 
-    A damaged file fails here as it would in a render (`CorruptImage`), unless `verified`
-    says it decoded cleanly before (as for `render`).
+    A damaged file fails here as it would in a render (`CorruptImage`).
     """
     options: dict[str, Any] = {}
     if info.needs_colour_transform:
@@ -130,10 +127,10 @@ def decode_base(data: bytes, info: ImageInfo, chosen: BasePlan, *, verified: boo
     upright_w, upright_h = info.upright_size()
     with refusing(data, info.format, Stage.DECODE):
         if chosen.direct:
-            image = _direct(data, info, chosen.geometry, verified, **options).copy_memory()
+            image = _direct(data, info, chosen.geometry, **options).copy_memory()
             scale = max(image.width / upright_w, image.height / upright_h)
         else:
-            image = _still(data, info, chosen.size, "force", verified, options).copy_memory()
+            image = _still(data, info, chosen.size, "force", options).copy_memory()
             scale = chosen.scale
     return Base(image, scale, chosen.sizes)
 
@@ -179,19 +176,15 @@ def _resized_size(
     return sizes[key]
 
 
-def _direct(
-    data: bytes, info: ImageInfo, geometry: Plan, verified: bool = False, **options: Any
-) -> pyvips.Image:
+def _direct(data: bytes, info: ImageInfo, geometry: Plan, **options: Any) -> pyvips.Image:
     """The resize a render from the bytes would make, set up but not computed: its size."""
     with refusing(data, info.format, Stage.HEADER):
-        return _still(data, info, geometry.resize, geometry.size, verified, options)
+        return _still(data, info, geometry.resize, geometry.size, options)
 
 
 def _still(
-    data: bytes, info: ImageInfo, box: Size, fit: str, verified: bool, options: dict[str, Any]
+    data: bytes, info: ImageInfo, box: Size, fit: str, options: dict[str, Any]
 ) -> pyvips.Image:
     """`load.thumbnail` of a still frame into `box` (libvips' `size`: `fit`)."""
     width, height = box
-    return load.thumbnail(
-        data, info, width, all_frames=False, verified=verified, height=height, size=fit, **options
-    )
+    return load.thumbnail(data, info, width, all_frames=False, height=height, size=fit, **options)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pyvips
 
+from darkroom.imaging import _webp_pillow as webp
 from darkroom.imaging.formats import TRAITS, ImageFormat
 from darkroom.imaging.probe import ImageInfo
 from darkroom.imaging.spec import OutputFormat, TransformSpec
@@ -112,9 +113,12 @@ def encode(
     elif fmt is ImageFormat.PNG:
         data = image.pngsave_buffer(interlace=spec.progressive, keep=keep)
     elif fmt is ImageFormat.WEBP:
-        data = image.webpsave_buffer(
-            Q=quality, lossless=spec.lossless, effort=encoding.webp_effort, keep=keep
-        )
+        if keep == "none" and not spec.lossless and animation is None and webp.encodable(image):
+            data = webp.encode(image, quality, encoding.webp_effort)
+        else:
+            data = image.webpsave_buffer(
+                Q=quality, lossless=spec.lossless, effort=encoding.webp_effort, keep=keep
+            )
     elif fmt is ImageFormat.AVIF:
         data = image.heifsave_buffer(
             Q=quality,

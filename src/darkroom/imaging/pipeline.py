@@ -77,7 +77,6 @@ def render(
     background_mask: pyvips.Image | None = None,
     base: Base | None = None,
     encoding: Encoding = DEFAULT_ENCODING,
-    verified: bool = False,
 ) -> Rendered:
     """Render `data` through `spec`. `accept` (an HTTP Accept header) resolves format=auto.
 
@@ -93,8 +92,6 @@ def render(
 
     `base` is the same bytes decoded once for several renders (`shared_base`): a render it
     can serve starts from it instead of decoding again, with the same output size.
-    `verified`: these bytes decoded cleanly before, with every libjpeg warning an error (a
-    stored original): a JPEG may then be decoded the faster way that cannot see them.
 
     Raises only `darkroom.errors` classes: the input's refusals from `probe`, `InvalidSpec`
     for a spec that does not fit the image, `CorruptImage` for data that fails to decode.
@@ -131,7 +128,7 @@ def render(
         if base is not None and not animated and shareable(spec, info):
             image = from_base(base, data, info, geometry)
         if image is None:
-            image = _decode(data, spec, info, geometry, animated, verified)
+            image = _decode(data, spec, info, geometry, animated)
         frames = _frame_count(image) if animated else 1
         animation = _animation(image, frames) if frames > 1 else None
         image = per_frame(image, frames, lambda frame: run_steps(frame, ctx))
@@ -209,7 +206,6 @@ def _decode(
     info: ImageInfo,
     geometry: Plan,
     animated: bool,
-    verified: bool,
 ) -> pyvips.Image:
     width, height = geometry.resize
     options: dict[str, Any] = {"height": height, "size": geometry.size}
@@ -228,7 +224,6 @@ def _decode(
             width,
             all_frames=animated,
             libvips_scale=geometry.gravity in SMART_CROPS,
-            verified=verified,
             no_rotate=not spec.auto_orient,
             **options,
         )

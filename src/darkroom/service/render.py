@@ -209,8 +209,6 @@ def produce(ctx: Context, plan: Plan) -> Rendition:
         info=info,
         budget=budget,
         encoding=ctx.encoding,
-        # A stored original decoded strictly on upload; a remote one never was.
-        verified=plan.source_key is not None,
         **seen,
     )
     if use_cache:

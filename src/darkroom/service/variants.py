@@ -141,11 +141,7 @@ def _render_group(ctx: Context, group: list[ImageVariant], started: float) -> li
         else:
             original = ctx.originals.get(source)
             info = probe(original, ctx.limits)
-            base = (
-                shared_base(original, specs, info, ctx.limits, verified=True)
-                if len(group) > 1
-                else None
-            )
+            base = shared_base(original, specs, info, ctx.limits) if len(group) > 1 else None
     except Exception as exc:
         return [_observe(ctx, _failed(ctx, variant, exc), started) for variant in group]
 
@@ -262,7 +258,6 @@ def _produce(
         budget=budget,
         base=base,
         encoding=ctx.encoding,
-        verified=True,  # a stored original: its upload decoded it strictly
         **seen,
     )
     key = variant_key(

@@ -202,7 +202,7 @@ def test_model_info_is_the_algorithms_version() -> None:
 
 
 def test_runs_without_numpy() -> None:
-    """Colours are part of the core install, which has no numpy."""
+    """Colours need no numpy (the server install has it only for decoding JPEGs)."""
     script = (
         "import sys; sys.modules['numpy'] = None\n"
         "from darkroom.analysis import colors\n"

@@ -1,5 +1,5 @@
-"""Verified JPEGs decode through Pillow: the same bytes out as libvips' own decode, and
-libvips wherever Pillow would differ, could not say the data is damaged, or crashed."""
+"""JPEGs decode through TurboJPEG: the same bytes out as libvips' own decode, and libvips
+wherever TurboJPEG would differ, meets damaged data, or would hold too much."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 import pyvips
+import simplejpeg
 
 from darkroom.errors import CorruptImage
-from darkroom.imaging import _jpeg_pillow, load, render
+from darkroom.imaging import _jpeg_turbo, load, render
 from darkroom.imaging._jpeg import frame_marker
 from tests.corpus import read
 
@@ -19,21 +20,28 @@ SPECS: list[dict[str, Any]] = [
     {"width": 200, "height": 200, "fit": "cover", "format": "png"},
     {"width": 1200, "format": "jpeg", "strip": False},
     {"width": 640, "height": 480, "fit": "fill", "format": "jpeg", "auto_orient": False},
+    {"width": 2000, "format": "jpeg"},  # a whole decode, as libvips' thumbnail takes it
 ]
 
 
 @pytest.fixture
 def decodes(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Whether each scaled decode asked of Pillow was Pillow's (True) or left to libvips."""
+    """Whether each scaled decode asked of TurboJPEG was its (True) or left to libvips."""
     seen: list[bool] = []
 
     def counting(source: bytes, shrink: int) -> pyvips.Image | None:
-        image = _jpeg_pillow.decode_scaled(source, shrink)
+        image = _jpeg_turbo.decode_scaled(source, shrink)
         seen.append(image is not None)
         return image
 
     monkeypatch.setattr(load, "decode_scaled", counting)
     return seen
+
+
+def _by_libvips(data: bytes, spec: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> bytes:
+    with monkeypatch.context() as patched:
+        patched.setattr(load, "decode_scaled", lambda source, shrink: None)
+        return render(data, spec).data
 
 
 @pytest.mark.parametrize(
@@ -49,11 +57,16 @@ def decodes(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
         pytest.param("exif-orient-5-landscape.jpg", marks=pytest.mark.slow),
     ],
 )
-def test_a_verified_jpeg_renders_to_the_same_bytes(name: str, decodes: list[bool]) -> None:
+def test_a_jpeg_renders_to_the_same_bytes_as_through_libvips(
+    name: str, decodes: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = read(name)
     for spec in SPECS:
-        assert render(data, spec, verified=True).data == render(data, spec).data, spec
-    assert any(decodes), "no render of this photo took Pillow's decode"
+        decodes.clear()
+        ours = render(data, spec).data
+        assert ours == _by_libvips(data, spec, monkeypatch), spec
+        assert decodes, spec
+        assert all(decodes), f"{spec}: not decoded by TurboJPEG"
 
 
 def test_a_side_libjpeg_rounds_up_is_cut_to_libvips_size() -> None:
@@ -61,52 +74,66 @@ def test_a_side_libjpeg_rounds_up_is_cut_to_libvips_size() -> None:
     noise = pyvips.Image.gaussnoise(2000, 1333, sigma=30)
     photo = noise.bandjoin([noise.rot180(), noise.fliphor()]).linear(1, [40, 90, 160])
     data = bytes(photo.cast("uchar").jpegsave_buffer())
-    ours = _jpeg_pillow.decode_scaled(data, 4)
+    ours = _jpeg_turbo.decode_scaled(data, 4)
     assert ours is not None
     theirs = pyvips.Image.new_from_buffer(data, "", shrink=4)
     assert (ours.width, ours.height) == (theirs.width, theirs.height) == (500, 333)
     assert (ours - theirs).abs().max() == 0
 
 
+@pytest.mark.parametrize("shrink", [1, 2, 4, 8])
+def test_each_scale_is_exactly_one_over_the_shrink(shrink: int) -> None:
+    # TurboJPEG also scales by 3/8, 5/8 ...: asked for 1/shrink, 1/shrink is what it makes.
+    data = read("photo-flickr-2725x2225.jpg")
+    ours = _jpeg_turbo.decode_scaled(data, shrink)
+    assert ours is not None
+    theirs = pyvips.Image.new_from_buffer(data, "", shrink=shrink)
+    assert (ours.width, ours.height) == (theirs.width, theirs.height)
+    assert (ours - theirs).abs().max() == 0
+
+
 @pytest.mark.parametrize(
     ("name", "why"),
     [
-        ("jpeg-lossless-sof3.jpg", "lossless coding: a scaled decode crashed Pillow"),
+        ("jpeg-lossless-sof3.jpg", "lossless coding: a scaled decode crashed libjpeg-turbo"),
         ("jpeg-arithmetic-coded.jpg", "arithmetic coding"),
         ("jpeg-cmyk-icc-swop.jpg", "CMYK"),
         ("jpeg-ultrahdr-gainmap-3840x2160.jpg", "a gain map, resized by libvips' own load"),
     ],
 )
-def test_what_pillow_would_decode_differently_is_left_to_libvips(name: str, why: str) -> None:
-    assert _jpeg_pillow.decode_scaled(read(name), 2) is None, why
+def test_what_turbojpeg_would_decode_differently_is_left_to_libvips(name: str, why: str) -> None:
+    assert _jpeg_turbo.decode_scaled(read(name), 2) is None, why
 
 
 def test_a_decode_too_big_to_hold_whole_is_left_to_libvips(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     data = read("photo-flickr-2725x2225.jpg")
-    assert _jpeg_pillow.decode_scaled(data, 2) is not None
-    monkeypatch.setattr(_jpeg_pillow, "MAX_DECODED_BYTES", 1362 * 1112 * 3 - 1)
-    assert _jpeg_pillow.decode_scaled(data, 2) is None
+    assert _jpeg_turbo.decode_scaled(data, 2) is not None
+    monkeypatch.setattr(_jpeg_turbo, "MAX_DECODED_BYTES", 1362 * 1112 * 3 - 1)
+    assert _jpeg_turbo.decode_scaled(data, 2) is None
 
 
 @pytest.mark.parametrize("name", ["broken-truncated.jpg", "broken-truncated-progressive.jpg"])
-def test_damaged_data_still_fails_when_called_verified(name: str, decodes: list[bool]) -> None:
-    # Pillow refuses a file cut short; libvips then decodes it and says why.
+def test_a_file_cut_short_is_left_to_libvips_which_refuses_it(
+    name: str, decodes: list[bool]
+) -> None:
     with pytest.raises(CorruptImage):
-        render(read(name), SPECS[0], verified=True)
+        render(read(name), SPECS[0])
+    assert decodes == [False]
 
 
-def test_damage_pillow_cannot_see_is_refused_without_verified(decodes: list[bool]) -> None:
-    # A scan cut short and closed with an end marker: Pillow decodes it, the lower part
-    # grey, without a word, which is why only verified bytes go its way. Unverified,
-    # Pillow is never asked, and libvips fails on libjpeg's warning.
+def test_damage_only_a_warning_tells_is_refused(decodes: list[bool]) -> None:
+    # A scan cut short and closed with an end marker: libjpeg decodes it, the lower part
+    # grey, and only warns. TurboJPEG stops on that warning as libvips does.
     photo = read("photo-flickr-2725x2225.jpg")
     damaged = photo[: photo.index(b"\xff\xda") + 20_000] + b"\xff\xd9"
-    assert _jpeg_pillow.decode_scaled(damaged, 4) is not None  # what Pillow would make of it
+    lenient = simplejpeg.decode_jpeg(damaged, "RGB", strict=False)
+    assert lenient.shape[:2] == (2225, 2725)  # what a decoder that ignores warnings makes of it
+    assert _jpeg_turbo.decode_scaled(damaged, 4) is None
     with pytest.raises(CorruptImage):
         render(damaged, SPECS[0])
-    assert decodes == []
+    assert decodes == [False]
 
 
 @pytest.mark.parametrize(
