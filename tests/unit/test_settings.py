@@ -432,7 +432,7 @@ def test_enable_svg_adds_svg_and_nothing_else() -> None:
 def test_settings_table_lists_every_field() -> None:
     table = settings_table()
     assert [row[0] for row in table] == [f"DARKROOM_{n.upper()}" for n in Settings.model_fields]
-    assert len(table) == len(Settings.model_fields) == 56
+    assert len(table) == len(Settings.model_fields) == 57
     for name, default, description in table:
         assert name.isupper()
         assert default

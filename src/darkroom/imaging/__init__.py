@@ -1,5 +1,6 @@
 """The imaging core: pure functions from bytes and a spec to encoded bytes. No I/O here."""
 
+from darkroom.imaging._vips import set_threads as set_vips_threads
 from darkroom.imaging.colors import RGBA
 from darkroom.imaging.formats import ImageFormat
 from darkroom.imaging.limits import DEFAULT_LIMITS, Limits
@@ -25,6 +26,7 @@ __all__ = [
     "parse_query",
     "probe",
     "render",
+    "set_vips_threads",
     "to_query",
     "verify",
 ]

@@ -50,6 +50,11 @@ def configure() -> None:
     _route_only_problems_to_python()
 
 
+def set_threads(threads: int) -> None:
+    """Threads of each libvips pipeline started from now on, process-wide."""
+    pyvips.concurrency_set(threads)
+
+
 def _log_libvips(domain: Any, level: int, message: Any, user_data: Any) -> None:
     """GLib log callback: libvips warnings to Python logging, whatever bytes they hold."""
     text = "" if message == pyvips.ffi.NULL else pyvips.ffi.string(message)

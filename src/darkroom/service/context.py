@@ -15,7 +15,7 @@ from darkroom.db.repo import analyses as analysis_rows
 from darkroom.db.repo import variants as variant_rows
 from darkroom.db.schema import Status
 from darkroom.fetch import FetchPolicy
-from darkroom.imaging import Limits
+from darkroom.imaging import Limits, set_vips_threads
 from darkroom.imaging.encode import DEFAULT_ENCODING, Encoding
 from darkroom.retry import DEFAULT_POLICY, RetryPolicy
 from darkroom.service import ratelimit
@@ -103,6 +103,7 @@ class Context:
 def build_context(settings: Settings, *, retry: RetryPolicy = DEFAULT_POLICY) -> Context:
     """Open the database engine and the stores the settings name."""
     engine = create_engine(settings.database_url)
+    set_vips_threads(settings.vips_threads)
     limits = settings.limits()
     sessions = session_factory(engine)
     registry, metrics = build_registry(sessions)
