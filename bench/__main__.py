@@ -44,6 +44,7 @@ BENCHES = (
     Bench("imaging", "Imaging core vs bare libvips", (), ("--rounds", "1", "--iterations", "3")),
     Bench("encoders", "Encoder efforts", (), ("--photos", "1", "--widths", "320")),
     Bench("jpeg_scale", "Scaled JPEG decoding", (), ("--photos", "1", "--repeat", "1")),
+    Bench("codecs", "Codecs beside libvips' own", (), ("--photos", "1", "--repeat", "1")),
     Bench("pipeline", "Eager pipeline", (), ("--photos", "4", "--idle", "2", "--rounds", "1")),
     Bench(
         "cluster",
