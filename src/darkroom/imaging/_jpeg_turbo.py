@@ -3,7 +3,7 @@
 libvips' `jpegload` and TurboJPEG run the same libjpeg-turbo with the same settings
 (integer IDCT, fancy upsampling), so at the same scale they produce the same pixels, bit
 for bit; TurboJPEG's path around the library is shorter: a 3000x2000 photo decodes at 1/2
-in three quarters of libvips' time (docs/benchmarks.md, scaled JPEG decoding). Like libvips
+in 0.7 of libvips' CPU, whole in 0.6 (docs/benchmarks.md, TurboJPEG decodes). Like libvips
 with `fail_on=warning`, it stops on libjpeg's first warning (`strict`), so damaged data
 (a scan cut short and closed with an end marker, a bad Huffman code) is never decoded to
 grey blocks here: it goes to libvips, which fails on it and says why.

@@ -2,9 +2,9 @@
 
 Both hand libwebp the same RGB(A) pixels with the same settings (quality, method = effort,
 alpha quality 100, no metadata), so the files are identical, bit for bit; Pillow's path
-around the library is shorter: an 800 px photo encodes in 0.85 of libvips' CPU time
-(docs/benchmarks.md, WebP through Pillow). Like libvips, Pillow lets go of the GIL while
-libwebp works.
+around the library is shorter: an 800 px photo encodes in 0.86-0.89 of libvips' CPU
+(docs/benchmarks.md, TurboJPEG decodes, Pillow's libwebp encodes). Like libvips, Pillow
+lets go of the GIL while libwebp works.
 
 What libvips does differently stays with libvips: metadata kept (EXIF, XMP, ICC chunks),
 lossless and animated WebP, and outputs over `MAX_PIXELS`, because libvips stops an encode

@@ -1,7 +1,8 @@
 """Bytes to pyvips images for every accepted input: libvips' own loaders, TurboJPEG for
 JPEGs it decodes the same, or Pillow and pi-heif.
 
-libvips inputs keep shrink-on-load and lazy, sequential decoding. The others are decoded by
+libvips inputs keep shrink-on-load and lazy, sequential decoding (a JPEG that TurboJPEG
+decodes at a scale is held whole, up to 64 MiB: `_jpeg_turbo`). The others are decoded by
 their library one frame at a time, each frame going through the caller's work (a thumbnail)
 before the next is decoded, so an animation never sits in memory at full size.
 

@@ -101,7 +101,8 @@ class Context:
 
 
 def build_context(settings: Settings, *, retry: RetryPolicy = DEFAULT_POLICY) -> Context:
-    """Open the database engine and the stores the settings name."""
+    """Open the database engine and the stores the settings name; set this process's
+    libvips threads per pipeline."""
     engine = create_engine(settings.database_url)
     set_vips_threads(settings.vips_threads)
     limits = settings.limits()

@@ -262,7 +262,7 @@ class Settings(BaseSettings):
         description="libvips threads per image pipeline (its VIPS_CONCURRENCY), as imgproxy "
         "sets it: renders and variants already run side by side, one pipeline each, and a "
         "pool per pipeline only adds hand-offs between threads (a PNG render's throughput "
-        "rose 5% with 1). More make one large render alone on an idle machine finish sooner.",
+        "rose 5-8% with 1). More make one large render alone on an idle machine finish sooner.",
     )
     render_heavy_concurrency: int = Field(
         default_factory=lambda: max(1, usable_cpus() // 2),
