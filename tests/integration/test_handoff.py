@@ -96,9 +96,9 @@ def test_formats_a_scaled_decode_may_not_read_whole_are_verified_the_usual_way(
 def test_damage_only_libvips_sees_is_refused_whichever_path_decodes(
     one_worker: Service, without_handoff: Service
 ) -> None:
-    # A scan cut short and closed with an end marker decodes through Pillow without a
-    # word; the upload must still refuse it, with or without a handoff, since the workers
-    # decode stored originals the Pillow way.
+    # A scan cut short and closed with an end marker decodes with only a libjpeg warning;
+    # the upload must refuse it with or without a handoff (TurboJPEG stops on the warning
+    # and leaves it to libvips, which refuses it), so no stored original is ever damaged.
     photo = read("photo-flickr-2725x2225.jpg")
     damaged = photo[: photo.index(b"\xff\xda") + 20_000] + b"\xff\xd9"
     for side in (one_worker, without_handoff):
