@@ -128,11 +128,6 @@ def jpeg_shrink(ratio: float) -> int:
     return 4 if ratio >= 4 else 2 if ratio >= 2 else 1
 
 
-def libvips_jpeg_shrink(ratio: float) -> int:
-    """The decode scale libvips' own `thumbnail` takes: a factor of two left for its resize."""
-    return 8 if ratio >= 16 else 4 if ratio >= 8 else 2 if ratio >= 4 else 1
-
-
 def _jpeg_thumbnail(
     source: bytes, info: ImageInfo, width: int, options: dict[str, Any]
 ) -> pyvips.Image:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import pyvips
+from bench.jpeg_scale import libvips_jpeg_shrink
 
 from darkroom.imaging import load, probe, render
 from tests.corpus import read
@@ -40,7 +41,7 @@ def test_the_decode_scale_covers_the_result_and_leaves_eighths_to_libvips(
     ratio: float, ours: int, libvips: int
 ) -> None:
     assert load.jpeg_shrink(ratio) == ours
-    assert load.libvips_jpeg_shrink(ratio) == libvips
+    assert libvips_jpeg_shrink(ratio) == libvips
 
 
 @pytest.mark.parametrize(
